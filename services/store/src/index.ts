@@ -1,0 +1,35 @@
+import { createPool, type Pool } from "./db.ts";
+import { migrate } from "./migrate.ts";
+import { ModelVersionRepository } from "./repositories/model-version.repository.ts";
+
+export { createPool, withTransaction, type Pool, type PoolClient } from "./db.ts";
+export { migrate, MigrationError } from "./migrate.ts";
+export { startEmbeddedDatabase, type EmbeddedDatabase } from "./embedded.ts";
+export { createLogger, type Logger } from "./logger.ts";
+export * from "./repositories/model-version.repository.ts";
+
+export interface StoreOptions {
+  /** postgresql:// URL of a real server or of the embedded database's socket. */
+  databaseUrl: string;
+  /** Connections in the pool. */
+  poolSize?: number;
+  /** Apply pending migrations before returning. */
+  runMigrations?: boolean;
+}
+
+export interface Store {
+  pool: Pool;
+  modelVersions: ModelVersionRepository;
+  close(): Promise<void>;
+}
+
+/** The only entry to the database: one pool, one repository per table group. */
+export async function createStore(options: StoreOptions): Promise<Store> {
+  const pool = createPool(options.databaseUrl, options.poolSize ?? 10);
+  if (options.runMigrations) await migrate(pool);
+  return {
+    pool,
+    modelVersions: new ModelVersionRepository(pool),
+    close: () => pool.end(),
+  };
+}
