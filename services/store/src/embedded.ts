@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
+import { fuzzystrmatch } from "@electric-sql/pglite/contrib/fuzzystrmatch";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { vector } from "@electric-sql/pglite-pgvector";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
@@ -21,14 +22,14 @@ export interface EmbeddedDatabase {
 }
 
 /**
- * PGlite (WASM Postgres + pgvector + pg_trgm) served over the Postgres wire protocol, so every
+ * PGlite (WASM Postgres + pgvector + pg_trgm + fuzzystrmatch) served over the Postgres wire protocol, so every
  * component talks to it through the same `pg` code path as to a real server.
  * PGlite has ONE backend shared by all connections: session settings leak between clients, so the
  * store only ever uses `SET LOCAL` inside transactions.
  */
 export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase> {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const db = await PGlite.create(options.dataDir ?? "memory://", { extensions: { vector, pg_trgm } });
+  const db = await PGlite.create(options.dataDir ?? "memory://", { extensions: { vector, pg_trgm, fuzzystrmatch } });
   await db.exec("CREATE EXTENSION IF NOT EXISTS vector; CREATE EXTENSION IF NOT EXISTS pg_trgm;");
   const server = new PGLiteSocketServer({
     db,

@@ -1,12 +1,20 @@
 import { createPool, type Pool } from "./db.ts";
 import { migrate } from "./migrate.ts";
+import { ImageRepository } from "./repositories/image.repository.ts";
 import { ModelVersionRepository } from "./repositories/model-version.repository.ts";
+import { TaxonEmbeddingRepository } from "./repositories/taxon-embedding.repository.ts";
+import { TaxonRepository } from "./repositories/taxon.repository.ts";
+import { TraitRepository } from "./repositories/trait.repository.ts";
 
 export { createPool, withTransaction, type Pool, type PoolClient } from "./db.ts";
 export { migrate, MigrationError } from "./migrate.ts";
 export { startEmbeddedDatabase, type EmbeddedDatabase } from "./embedded.ts";
 export { createLogger, type Logger } from "./logger.ts";
 export * from "./repositories/model-version.repository.ts";
+export * from "./repositories/taxon.repository.ts";
+export * from "./repositories/image.repository.ts";
+export * from "./repositories/taxon-embedding.repository.ts";
+export * from "./repositories/trait.repository.ts";
 
 export interface StoreOptions {
   /** postgresql:// URL of a real server or of the embedded database's socket. */
@@ -20,6 +28,10 @@ export interface StoreOptions {
 export interface Store {
   pool: Pool;
   modelVersions: ModelVersionRepository;
+  taxa: TaxonRepository;
+  images: ImageRepository;
+  taxonEmbeddings: TaxonEmbeddingRepository;
+  traits: TraitRepository;
   close(): Promise<void>;
 }
 
@@ -30,6 +42,10 @@ export async function createStore(options: StoreOptions): Promise<Store> {
   return {
     pool,
     modelVersions: new ModelVersionRepository(pool),
+    taxa: new TaxonRepository(pool),
+    images: new ImageRepository(pool),
+    taxonEmbeddings: new TaxonEmbeddingRepository(pool),
+    traits: new TraitRepository(pool),
     close: () => pool.end(),
   };
 }

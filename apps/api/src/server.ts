@@ -1,0 +1,88 @@
+import type { Server } from "node:http";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { expressMiddleware } from "@as-integrations/express5";
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
+import express from "express";
+import depthLimit from "graphql-depth-limit";
+import type { GraphQLFormattedError } from "graphql";
+import type { Logger, Store } from "@arbor/store";
+import { complexityLimitPlugin } from "./complexity.plugin.ts";
+import { createContext, createServices, type Context } from "./context.ts";
+import { MAX_BODY_BYTES, MAX_QUERY_DEPTH } from "./limits.ts";
+import { buildApiSchema } from "./schema.ts";
+
+export interface ApiApp {
+  app: express.Express;
+  apollo: ApolloServer<Context>;
+}
+
+// Rendered once: the page inlines GraphiQL and its editor workers, so it needs no CDN.
+let graphiqlPage: string | undefined;
+const graphiql = () => (graphiqlPage ??= renderGraphiQL({ endpoint: "/graphql", title: "Arbor GraphiQL" }));
+
+/** Unexpected errors are logged in full and reach the client as a bare INTERNAL_SERVER_ERROR. */
+function formatError(log: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    if (formatted.extensions?.code === "INTERNAL_SERVER_ERROR") {
+      log.error({ err: error }, "unexpected error in resolver");
+      return { message: "internal error", extensions: { code: "INTERNAL_SERVER_ERROR" }, path: formatted.path };
+    }
+    const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
+    return { ...formatted, extensions };
+  };
+}
+
+export async function createApiApp(store: Store, log: Logger, httpServer: Server, defaultModelVersionId?: number): Promise<ApiApp> {
+  const schema = await buildApiSchema();
+  const services = createServices(store, defaultModelVersionId);
+  const apollo = new ApolloServer<Context>({
+    schema,
+    introspection: true,
+    validationRules: [depthLimit(MAX_QUERY_DEPTH)],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      complexityLimitPlugin(schema),
+    ],
+    formatError: formatError(log),
+    includeStacktraceInErrorResponses: false,
+  });
+  await apollo.start();
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    try {
+      await store.pool.query("SELECT 1");
+      res.json({ status: "ready" });
+    } catch (error) {
+      res.status(503).json({ status: "unavailable", reason: (error as Error).message });
+    }
+  });
+  app.get("/graphiql", (_req, res) => {
+    res.type("html").send(graphiql());
+  });
+  app.get("/graphql", (req, res, next) => {
+    if (req.accepts(["application/json", "html"]) === "html") res.redirect("/graphiql");
+    else next();
+  });
+  app.use(
+    "/graphql",
+    express.json({ limit: MAX_BODY_BYTES }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => createContext(store, services, log, req.header("x-request-id")),
+    }),
+  );
+  app.use((error: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const status = error.status ?? 500;
+    if (status >= 500) log.error({ err: error }, "request failed");
+    const code = error.type === "entity.too.large" ? "PAYLOAD_TOO_LARGE" : status < 500 ? "BAD_REQUEST" : "INTERNAL_SERVER_ERROR";
+    res.status(status).json({ errors: [{ message: status < 500 ? error.message : "internal error", extensions: { code } }] });
+  });
+  return { app, apollo };
+}

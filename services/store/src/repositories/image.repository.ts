@@ -1,0 +1,145 @@
+import type { Pool } from "../db.ts";
+import { withTransaction } from "../db.ts";
+import { hnswSearchSettings } from "../sql/vector.ts";
+
+export interface ImageRow {
+  id: string;
+  sha256: string | null;
+  taxonId: number | null;
+  observationId: string | null;
+  source: string | null;
+  sourceId: string | null;
+  sourceUrl: string | null;
+  license: string | null;
+  rightsHolder: string | null;
+  publisher: string | null;
+  basisOfRecord: string | null;
+  lifeStage: string | null;
+  sex: string | null;
+  width: number | null;
+  height: number | null;
+  createdAt: Date;
+}
+
+export interface SimilarImageHit {
+  imageId: string;
+  /** Cosine distance (1 − cosine similarity). */
+  distance: number;
+}
+
+export interface SimilarImagesQuery {
+  imageId: string;
+  modelVersionId: number;
+  k: number;
+  /** Restrict to images of this taxon's subtree. */
+  withinTaxonId?: number;
+  /** Below this many candidates a filtered search is done exactly (no index). */
+  exactCandidateLimit: number;
+  efSearch: number;
+}
+
+const COLUMNS = `i.id, i.sha256, i.taxon_id AS "taxonId", i.observation_id AS "observationId", i.source,
+  i.source_id AS "sourceId", i.source_url AS "sourceUrl", i.license, i.rights_holder AS "rightsHolder",
+  i.publisher, i.basis_of_record AS "basisOfRecord", i.life_stage AS "lifeStage", i.sex, i.width, i.height,
+  i.created_at AS "createdAt"`;
+
+// Images whose taxon is $taxon or below it.
+const IN_SUBTREE = `i.taxon_id IN (SELECT x.id FROM taxon x WHERE x.id = $TAXON OR x.ancestor_ids @> ARRAY[$TAXON::int])`;
+const inSubtree = (param: string) => IN_SUBTREE.replaceAll("$TAXON", param);
+
+export class ImageRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async getByIds(ids: readonly string[]): Promise<ImageRow[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.pool.query<ImageRow>(`SELECT ${COLUMNS} FROM image i WHERE i.id = ANY($1::uuid[])`, [ids]);
+    return rows;
+  }
+
+  /**
+   * Images of several taxa's subtrees in one statement, `limit` each, newest first;
+   * `after` is the (createdAt, id) key of the last image already seen.
+   */
+  async getForTaxa(
+    taxonIds: readonly number[],
+    limit: number,
+    after: { createdAt: Date; id: string } | null,
+  ): Promise<Array<ImageRow & { ownerTaxonId: number }>> {
+    if (taxonIds.length === 0) return [];
+    const { rows } = await this.pool.query<ImageRow & { ownerTaxonId: number }>(
+      `SELECT p.id AS "ownerTaxonId", c.* FROM unnest($1::int[]) AS p(id)
+       CROSS JOIN LATERAL (
+         SELECT ${COLUMNS} FROM image i
+         WHERE ${inSubtree("p.id")}
+           AND ($3::timestamptz IS NULL OR (i.created_at, i.id) < ($3::timestamptz, $4::uuid))
+         ORDER BY i.created_at DESC, i.id DESC LIMIT $2
+       ) c`,
+      [taxonIds, limit, after?.createdAt ?? null, after?.id ?? "00000000-0000-0000-0000-000000000000"],
+    );
+    return rows;
+  }
+
+  async countForTaxa(taxonIds: readonly number[]): Promise<Map<number, number>> {
+    const { rows } = await this.pool.query<{ ownerTaxonId: number; count: number }>(
+      `SELECT p.id AS "ownerTaxonId", (SELECT count(*) FROM image i WHERE ${inSubtree("p.id")})::int AS count
+       FROM unnest($1::int[]) AS p(id)`,
+      [taxonIds],
+    );
+    return new Map(rows.map((row) => [row.ownerTaxonId, row.count]));
+  }
+
+  async hasEmbedding(imageId: string, modelVersionId: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `SELECT 1 FROM image_embedding WHERE image_id = $1 AND model_version_id = $2`,
+      [imageId, modelVersionId],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /**
+   * Nearest images by cosine distance under one model version. Unfiltered and broadly filtered
+   * searches use the HNSW index; when the subtree filter leaves few candidates the search is
+   * exact, since HNSW with a selective filter would have to scan far to find k matches.
+   */
+  async findSimilar(query: SimilarImagesQuery): Promise<SimilarImageHit[]> {
+    return withTransaction(this.pool, async (client) => {
+      if (query.withinTaxonId !== undefined) {
+        const { rows } = await client.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM (
+             SELECT 1 FROM image_embedding e JOIN image i ON i.id = e.image_id
+             WHERE e.model_version_id = $1 AND ${inSubtree("$2")} LIMIT $3) s`,
+          [query.modelVersionId, query.withinTaxonId, query.exactCandidateLimit + 1],
+        );
+        if (rows[0]!.n <= query.exactCandidateLimit) {
+          // A MATERIALIZED CTE cannot be read through the HNSW index: this ranks every candidate.
+          const exact = await client.query<SimilarImageHit>(
+            `WITH q AS (SELECT embedding FROM image_embedding WHERE image_id = $1 AND model_version_id = $2),
+             candidates AS MATERIALIZED (
+               SELECT e.image_id, e.embedding FROM image_embedding e JOIN image i ON i.id = e.image_id
+               WHERE e.model_version_id = $2 AND e.image_id <> $1 AND ${inSubtree("$3")})
+             SELECT c.image_id AS "imageId", (c.embedding <=> q.embedding)::float8 AS distance
+             FROM candidates c, q ORDER BY distance, c.image_id LIMIT $4`,
+            [query.imageId, query.modelVersionId, query.withinTaxonId, query.k],
+          );
+          return exact.rows;
+        }
+      }
+      for (const statement of hnswSearchSettings(Math.max(query.efSearch, query.k))) await client.query(statement);
+      const filter = query.withinTaxonId === undefined ? "" : `AND ${inSubtree("$4")}`;
+      const params: unknown[] = [query.imageId, query.modelVersionId, query.k];
+      if (query.withinTaxonId !== undefined) params.push(query.withinTaxonId);
+      // relaxed_order may return neighbours slightly out of order: the outer ORDER BY fixes that.
+      const { rows } = await client.query<SimilarImageHit>(
+        `SELECT "imageId", distance FROM (
+           SELECT e.image_id AS "imageId", (e.embedding <=> (SELECT embedding FROM image_embedding WHERE image_id = $1 AND model_version_id = $2))::float8 AS distance
+           FROM image_embedding e ${query.withinTaxonId === undefined ? "" : "JOIN image i ON i.id = e.image_id"}
+           WHERE e.model_version_id = $2 AND e.image_id <> $1 ${filter}
+           ORDER BY e.embedding <=> (SELECT embedding FROM image_embedding WHERE image_id = $1 AND model_version_id = $2)
+           LIMIT $3
+         ) s ORDER BY distance, "imageId"`,
+        params,
+      );
+      return rows;
+    });
+  }
+}
