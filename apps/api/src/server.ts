@@ -11,6 +11,7 @@ import type { Logger, Store } from "@arbor/store";
 import { complexityLimitPlugin } from "./complexity.plugin.ts";
 import { createContext, createServices, type Context } from "./context.ts";
 import { MAX_BODY_BYTES, MAX_QUERY_DEPTH } from "./limits.ts";
+import { requestLogPlugin } from "./request-log.plugin.ts";
 import { buildApiSchema } from "./schema.ts";
 
 export interface ApiApp {
@@ -45,6 +46,7 @@ export async function createApiApp(store: Store, log: Logger, httpServer: Server
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       complexityLimitPlugin(schema),
+      requestLogPlugin(),
     ],
     formatError: formatError(log),
     includeStacktraceInErrorResponses: false,
@@ -75,7 +77,11 @@ export async function createApiApp(store: Store, log: Logger, httpServer: Server
     "/graphql",
     express.json({ limit: MAX_BODY_BYTES }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => createContext(store, services, log, req.header("x-request-id")),
+      context: async ({ req, res }) => {
+        const context = createContext(store, services, log, req.header("x-request-id"));
+        res.setHeader("x-request-id", context.requestId);
+        return context;
+      },
     }),
   );
   app.use((error: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {

@@ -101,9 +101,9 @@ describe(`GraphQL read API (${process.env.TEST_DATABASE_URL ? "real PostgreSQL" 
     const seen: string[] = [];
     let after: string | null = null;
     for (;;) {
-      const { data, errors } = await api.gql(query, { id: taxa.corvus.id, after });
+      const { data, errors }: { data?: any; errors?: unknown } = await api.gql(query, { id: taxa.corvus.id, after });
       expect(errors).toBeUndefined();
-      const page = data.taxon.children;
+      const page: { totalCount: number; edges: Array<{ node: { scientificName: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } = data.taxon.children;
       expect(page.totalCount).toBe(32);
       seen.push(...page.edges.map((e: { node: { scientificName: string } }) => e.node.scientificName));
       if (!page.pageInfo.hasNextPage) break;

@@ -1,0 +1,296 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+
+import { QueueFullError, ShuttingDownError } from './batching/errors.ts';
+import type { EmbeddingsResponse, ErrorResponse, ModelInfo, ServiceErrorCode } from './client.ts';
+import type { InferenceConfig } from './config.ts';
+import type { Logger } from './logger.ts';
+import type { InferenceMetrics } from './metrics.ts';
+import { ModelNotReadyError, ModelUnavailableError } from './models/errors.ts';
+import type { ModelHost } from './models/model-host.ts';
+import { ImagePreprocessError } from './preprocess/index.ts';
+import { TokenizerError } from './tokenizer/index.ts';
+
+declare global {
+  namespace Express {
+    interface Locals {
+      requestId: string;
+      /** The service logger bound to this request's id. */
+      log: Logger;
+      /** Route pattern for metrics, set by `route()`. */
+      route?: string;
+    }
+  }
+}
+
+/** What route handlers may use. */
+export interface ServiceContext {
+  config: InferenceConfig;
+  logger: Logger;
+  metrics: InferenceMetrics;
+  host: ModelHost;
+}
+
+/** Adds routes under /v1 (e.g. classification, registered by its own module). */
+export type RouteRegistrar = (router: Router, context: ServiceContext) => void;
+
+/** An error with its HTTP answer; route handlers throw it for bad input. */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+
+  constructor(
+    readonly status: number,
+    readonly code: ServiceErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+const BASE64_PATTERN = /^[A-Za-z0-9+/]*={0,2}$/;
+const SHUTDOWN_RETRY_AFTER_S = 1;
+
+/** Wraps a handler so the metrics know its route pattern; Express 5 passes rejected promises to the error handler. */
+export function route(handler: (req: Request, res: Response) => Promise<void> | void): RequestHandler {
+  return async (req, res) => {
+    res.locals.route = `${req.baseUrl}${req.route?.path ?? ''}`;
+    await handler(req, res);
+  };
+}
+
+/** The `field` array of a JSON object body, checked for presence and size. */
+export function readList(body: unknown, field: string, max: number): unknown[] {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, 'INVALID_REQUEST', `the body must be a JSON object {"${field}": [...]}`);
+  }
+  const list = (body as Record<string, unknown>)[field];
+  if (!Array.isArray(list)) throw new HttpError(400, 'INVALID_REQUEST', `"${field}" must be an array`);
+  if (list.length === 0) throw new HttpError(400, 'INVALID_REQUEST', `"${field}" is empty`);
+  if (list.length > max) {
+    throw new HttpError(400, 'TOO_MANY_ITEMS', `"${field}" holds ${list.length} items; at most ${max} per request`, { max });
+  }
+  return list;
+}
+
+function decodeImages(list: unknown[]): Buffer[] {
+  return list.map((item, index) => {
+    if (typeof item !== 'string') throw new HttpError(400, 'INVALID_REQUEST', `images[${index}] must be a base64 string`, { index });
+    if (!BASE64_PATTERN.test(item) || item.replace(/=+$/, '').length % 4 === 1) {
+      throw new HttpError(400, 'INVALID_BASE64', `images[${index}] is not standard base64`, { index });
+    }
+    return Buffer.from(item, 'base64');
+  });
+}
+
+function readTexts(list: unknown[], maxChars: number): string[] {
+  return list.map((item, index) => {
+    if (typeof item !== 'string') throw new HttpError(400, 'INVALID_REQUEST', `texts[${index}] must be a string`, { index });
+    if (item.length > maxChars) {
+      throw new HttpError(400, 'TEXT_TOO_LONG', `texts[${index}] has ${item.length} characters; at most ${maxChars}`, { index, max: maxChars });
+    }
+    return item;
+  });
+}
+
+export function embeddingsBody(model: ModelInfo, vectors: Float32Array[]): EmbeddingsResponse {
+  return { model, normalization: 'l2', dim: vectors[0]?.length ?? 0, embeddings: vectors.map((v) => Array.from(v)) };
+}
+
+function requireJson(req: Request): void {
+  if (!req.is('application/json')) {
+    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+  }
+}
+
+/** POST /v1/embed/images and POST /v1/embed/texts. */
+export const registerEmbedRoutes: RouteRegistrar = (router, { config, host }) => {
+  router.post(
+    '/embed/images',
+    route(async (req, res) => {
+      requireJson(req);
+      const images = decodeImages(readList(req.body, 'images', config.maxImagesPerRequest));
+      const model = await host.acquire();
+      res.json(embeddingsBody(model.info, await model.images.embed(images)));
+    }),
+  );
+  router.post(
+    '/embed/texts',
+    route(async (req, res) => {
+      requireJson(req);
+      const texts = readTexts(readList(req.body, 'texts', config.maxTextsPerRequest), config.maxTextChars);
+      const model = await host.acquire();
+      res.json(embeddingsBody(model.info, await model.texts.embed(texts)));
+    }),
+  );
+};
+
+/** Any thrown error as the HTTP answer the client sees. */
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof ImagePreprocessError) {
+    return new HttpError(error.code === 'IMAGE_TOO_LARGE' ? 413 : 400, error.code, error.message, { index: error.index });
+  }
+  if (error instanceof TokenizerError) return new HttpError(400, 'INVALID_REQUEST', error.message);
+  if (error instanceof QueueFullError) {
+    return new HttpError(429, 'QUEUE_FULL', error.message, { queue: error.queue, capacity: error.capacity }, error.retryAfterSeconds);
+  }
+  if (error instanceof ModelNotReadyError) return new HttpError(503, 'MODEL_NOT_READY', error.message, { state: error.state }, error.retryAfterSeconds);
+  if (error instanceof ModelUnavailableError) return new HttpError(503, 'MODEL_UNAVAILABLE', error.message, undefined, error.retryAfterSeconds);
+  if (error instanceof ShuttingDownError) return new HttpError(503, 'SHUTTING_DOWN', 'the service is shutting down', undefined, SHUTDOWN_RETRY_AFTER_S);
+  // body-parser errors carry `type` and `status`.
+  const parserError = error as { type?: string; status?: number; message?: string };
+  switch (parserError?.type) {
+    case 'entity.too.large':
+      return new HttpError(413, 'BODY_TOO_LARGE', `the body exceeds ${String((error as { limit?: number }).limit)} bytes`);
+    case 'entity.parse.failed':
+      return new HttpError(400, 'INVALID_JSON', `the body is not valid JSON: ${parserError.message}`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', parserError.message ?? 'unsupported encoding');
+  }
+  if (typeof parserError?.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
+    return new HttpError(400, 'INVALID_REQUEST', parserError.message ?? 'bad request');
+  }
+  return new HttpError(500, 'INTERNAL', 'internal error');
+}
+
+function sendError(res: Response, error: HttpError): void {
+  if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+  const body: ErrorResponse = { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } };
+  res.status(error.status).json(body);
+}
+
+interface Lifecycle {
+  draining: boolean;
+  /** Responses not yet finished; told to close their connection when draining starts. */
+  inFlight: Set<Response>;
+}
+
+export function createInferenceApp(
+  context: ServiceContext,
+  routes: RouteRegistrar[] = [],
+  lifecycle: Lifecycle = { draining: false, inFlight: new Set() },
+) {
+  const { config, logger, metrics, host } = context;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use((req, res, next) => {
+    const header = req.get('x-request-id');
+    const requestId = header && REQUEST_ID_PATTERN.test(header) ? header : randomUUID();
+    res.locals.requestId = requestId;
+    res.locals.log = logger.child({ requestId });
+    res.setHeader('X-Request-Id', requestId);
+    const startedAt = performance.now();
+    res.on('finish', () => {
+      const seconds = (performance.now() - startedAt) / 1000;
+      // Requests refused before reaching a route (unknown path, unreadable body) share one label, keeping cardinality bounded.
+      const routeLabel = res.locals.route ?? 'unrouted';
+      metrics.httpRequestDuration.observe({ method: req.method, route: routeLabel, status: String(res.statusCode) }, seconds);
+      res.locals.log.info(
+        { method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, durationMs: Math.round(seconds * 1000) },
+        'request finished',
+      );
+      // A kept-alive connection would otherwise hold server.close() open until its idle timeout.
+      // end(), not destroy(): the response may still sit in the socket's write buffer.
+      if (lifecycle.draining) res.socket?.end();
+    });
+    lifecycle.inFlight.add(res);
+    res.on('close', () => lifecycle.inFlight.delete(res));
+    if (lifecycle.draining && req.path !== '/healthz' && req.path !== '/metrics') {
+      res.setHeader('Connection', 'close');
+      return sendError(res, toHttpError(new ShuttingDownError('http')));
+    }
+    next();
+  });
+
+  app.get('/healthz', route((_req, res) => void res.json({ status: 'ok' })));
+  app.get(
+    '/readyz',
+    route((_req, res) => {
+      const readiness = host.readiness();
+      if (!readiness.ready) res.status(503).setHeader('Retry-After', String(readiness.retryAfterSeconds));
+      res.json(readiness.body);
+    }),
+  );
+  app.get(
+    '/metrics',
+    route(async (_req, res) => {
+      res.setHeader('Content-Type', metrics.registry.contentType);
+      res.send(await metrics.registry.metrics());
+    }),
+  );
+
+  const v1 = express.Router();
+  v1.use(express.json({ limit: config.maxBodyBytes, type: 'application/json' }));
+  for (const register of [registerEmbedRoutes, ...routes]) register(v1, context);
+  app.use('/v1', v1);
+
+  app.use((req, _res, next) => next(new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${req.path}`)));
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const httpError = toHttpError(error);
+    if (httpError.status >= 500 && httpError.code === 'INTERNAL') res.locals.log.error({ err: error }, 'request failed');
+    else res.locals.log.info({ code: httpError.code, status: httpError.status }, httpError.message);
+    if (res.headersSent) return void res.end();
+    sendError(res, httpError);
+  });
+  return app;
+}
+
+export interface InferenceServer {
+  /** e.g. http://127.0.0.1:4100 */
+  url: string;
+  port: number;
+  /**
+   * Graceful shutdown: readiness turns 503, new requests get 503 SHUTTING_DOWN, requests already
+   * accepted finish (their queued images and texts included), then the model is released. After
+   * SHUTDOWN_TIMEOUT_MS the remaining connections are cut.
+   */
+  close(): Promise<void>;
+}
+
+export async function startInferenceServer(context: ServiceContext, routes: RouteRegistrar[] = []): Promise<InferenceServer> {
+  const { config, logger, host } = context;
+  const lifecycle: Lifecycle = { draining: false, inFlight: new Set() };
+  const server = http.createServer(createInferenceApp(context, routes, lifecycle));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url, modelLoad: config.modelLoad }, 'inference service listening');
+  if (config.modelLoad === 'eager') host.load().catch(() => undefined); // the host logs the failure; readiness reports it
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info('shutting down: finishing accepted requests');
+      lifecycle.draining = true;
+      for (const res of lifecycle.inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+      const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const forceTimer = setTimeout(() => {
+        logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout reached; closing remaining connections');
+        server.closeAllConnections();
+      }, config.shutdownTimeoutMs);
+      try {
+        await httpClosed;
+        await host.close();
+      } finally {
+        clearTimeout(forceTimer);
+      }
+      logger.info('shutdown complete');
+    })());
+  return { url, port, close };
+}
