@@ -49,3 +49,6 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     close: () => pool.end(),
   };
 }
+export * from "./importers/index.ts";
+export { ImportRepository, type StagedTaxonNode, type StagedName, type ResolutionStats, type PrototypeStats } from "./repositories/import.repository.ts";
+export { seedDemo, SEED_DATA_DIR, type SeedOptions, type SeedResult } from "./seed.ts";

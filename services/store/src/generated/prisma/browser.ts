@@ -104,3 +104,13 @@ export type Job = Prisma.JobModel
  * interrupted import resumes where it stopped. Upserts keep a full re-run harmless too.
  */
 export type ImportCheckpoint = Prisma.ImportCheckpointModel
+/**
+ * Model ImportTaxonStaging
+ * One node of a taxonomy file being imported, in the format-independent shape every parser emits.
+ */
+export type ImportTaxonStaging = Prisma.ImportTaxonStagingModel
+/**
+ * Model ImportNameStaging
+ * Extra names (vernacular, with language) of a staged node.
+ */
+export type ImportNameStaging = Prisma.ImportNameStagingModel

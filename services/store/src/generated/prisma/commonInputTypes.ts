@@ -548,6 +548,23 @@ export type JsonNullableWithAggregatesFilterBase<$PrismaModel = never> = {
   _max?: Prisma.NestedJsonNullableFilter<$PrismaModel>
 }
 
+export type EnumTaxonRankNullableFilter<$PrismaModel = never> = {
+  equals?: $Enums.TaxonRank | Prisma.EnumTaxonRankFieldRefInput<$PrismaModel> | null
+  in?: $Enums.TaxonRank[] | Prisma.ListEnumTaxonRankFieldRefInput<$PrismaModel> | null
+  notIn?: $Enums.TaxonRank[] | Prisma.ListEnumTaxonRankFieldRefInput<$PrismaModel> | null
+  not?: Prisma.NestedEnumTaxonRankNullableFilter<$PrismaModel> | $Enums.TaxonRank | null
+}
+
+export type EnumTaxonRankNullableWithAggregatesFilter<$PrismaModel = never> = {
+  equals?: $Enums.TaxonRank | Prisma.EnumTaxonRankFieldRefInput<$PrismaModel> | null
+  in?: $Enums.TaxonRank[] | Prisma.ListEnumTaxonRankFieldRefInput<$PrismaModel> | null
+  notIn?: $Enums.TaxonRank[] | Prisma.ListEnumTaxonRankFieldRefInput<$PrismaModel> | null
+  not?: Prisma.NestedEnumTaxonRankNullableWithAggregatesFilter<$PrismaModel> | $Enums.TaxonRank | null
+  _count?: Prisma.NestedIntNullableFilter<$PrismaModel>
+  _min?: Prisma.NestedEnumTaxonRankNullableFilter<$PrismaModel>
+  _max?: Prisma.NestedEnumTaxonRankNullableFilter<$PrismaModel>
+}
+
 export type NestedIntFilter<$PrismaModel = never> = {
   equals?: number | Prisma.IntFieldRefInput<$PrismaModel>
   in?: number[] | Prisma.ListIntFieldRefInput<$PrismaModel>
@@ -1013,6 +1030,23 @@ export type NestedJsonNullableFilterBase<$PrismaModel = never> = {
   gt?: runtime.InputJsonValue | Prisma.JsonFieldRefInput<$PrismaModel>
   gte?: runtime.InputJsonValue | Prisma.JsonFieldRefInput<$PrismaModel>
   not?: runtime.InputJsonValue | Prisma.JsonFieldRefInput<$PrismaModel> | Prisma.JsonNullValueFilter
+}
+
+export type NestedEnumTaxonRankNullableFilter<$PrismaModel = never> = {
+  equals?: $Enums.TaxonRank | Prisma.EnumTaxonRankFieldRefInput<$PrismaModel> | null
+  in?: $Enums.TaxonRank[] | Prisma.ListEnumTaxonRankFieldRefInput<$PrismaModel> | null
+  notIn?: $Enums.TaxonRank[] | Prisma.ListEnumTaxonRankFieldRefInput<$PrismaModel> | null
+  not?: Prisma.NestedEnumTaxonRankNullableFilter<$PrismaModel> | $Enums.TaxonRank | null
+}
+
+export type NestedEnumTaxonRankNullableWithAggregatesFilter<$PrismaModel = never> = {
+  equals?: $Enums.TaxonRank | Prisma.EnumTaxonRankFieldRefInput<$PrismaModel> | null
+  in?: $Enums.TaxonRank[] | Prisma.ListEnumTaxonRankFieldRefInput<$PrismaModel> | null
+  notIn?: $Enums.TaxonRank[] | Prisma.ListEnumTaxonRankFieldRefInput<$PrismaModel> | null
+  not?: Prisma.NestedEnumTaxonRankNullableWithAggregatesFilter<$PrismaModel> | $Enums.TaxonRank | null
+  _count?: Prisma.NestedIntNullableFilter<$PrismaModel>
+  _min?: Prisma.NestedEnumTaxonRankNullableFilter<$PrismaModel>
+  _max?: Prisma.NestedEnumTaxonRankNullableFilter<$PrismaModel>
 }
 
 

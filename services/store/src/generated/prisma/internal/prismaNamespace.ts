@@ -412,7 +412,9 @@ export const ModelName = {
   Prediction: 'Prediction',
   TrainingRun: 'TrainingRun',
   Job: 'Job',
-  ImportCheckpoint: 'ImportCheckpoint'
+  ImportCheckpoint: 'ImportCheckpoint',
+  ImportTaxonStaging: 'ImportTaxonStaging',
+  ImportNameStaging: 'ImportNameStaging'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -428,7 +430,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "taxon" | "taxonName" | "taxonExternalId" | "image" | "modelVersion" | "imageEmbedding" | "taxonEmbedding" | "trait" | "user" | "apiKey" | "observation" | "identification" | "prediction" | "trainingRun" | "job" | "importCheckpoint"
+    modelProps: "taxon" | "taxonName" | "taxonExternalId" | "image" | "modelVersion" | "imageEmbedding" | "taxonEmbedding" | "trait" | "user" | "apiKey" | "observation" | "identification" | "prediction" | "trainingRun" | "job" | "importCheckpoint" | "importTaxonStaging" | "importNameStaging"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -1584,6 +1586,154 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    ImportTaxonStaging: {
+      payload: Prisma.$ImportTaxonStagingPayload<ExtArgs>
+      fields: Prisma.ImportTaxonStagingFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ImportTaxonStagingFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportTaxonStagingPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ImportTaxonStagingFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportTaxonStagingPayload>
+        }
+        findFirst: {
+          args: Prisma.ImportTaxonStagingFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportTaxonStagingPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ImportTaxonStagingFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportTaxonStagingPayload>
+        }
+        findMany: {
+          args: Prisma.ImportTaxonStagingFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportTaxonStagingPayload>[]
+        }
+        create: {
+          args: Prisma.ImportTaxonStagingCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportTaxonStagingPayload>
+        }
+        createMany: {
+          args: Prisma.ImportTaxonStagingCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ImportTaxonStagingCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportTaxonStagingPayload>[]
+        }
+        delete: {
+          args: Prisma.ImportTaxonStagingDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportTaxonStagingPayload>
+        }
+        update: {
+          args: Prisma.ImportTaxonStagingUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportTaxonStagingPayload>
+        }
+        deleteMany: {
+          args: Prisma.ImportTaxonStagingDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ImportTaxonStagingUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ImportTaxonStagingUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportTaxonStagingPayload>[]
+        }
+        upsert: {
+          args: Prisma.ImportTaxonStagingUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportTaxonStagingPayload>
+        }
+        aggregate: {
+          args: Prisma.ImportTaxonStagingAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateImportTaxonStaging>
+        }
+        groupBy: {
+          args: Prisma.ImportTaxonStagingGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ImportTaxonStagingGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ImportTaxonStagingCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ImportTaxonStagingCountAggregateOutputType> | number
+        }
+      }
+    }
+    ImportNameStaging: {
+      payload: Prisma.$ImportNameStagingPayload<ExtArgs>
+      fields: Prisma.ImportNameStagingFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ImportNameStagingFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportNameStagingPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ImportNameStagingFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportNameStagingPayload>
+        }
+        findFirst: {
+          args: Prisma.ImportNameStagingFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportNameStagingPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ImportNameStagingFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportNameStagingPayload>
+        }
+        findMany: {
+          args: Prisma.ImportNameStagingFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportNameStagingPayload>[]
+        }
+        create: {
+          args: Prisma.ImportNameStagingCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportNameStagingPayload>
+        }
+        createMany: {
+          args: Prisma.ImportNameStagingCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ImportNameStagingCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportNameStagingPayload>[]
+        }
+        delete: {
+          args: Prisma.ImportNameStagingDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportNameStagingPayload>
+        }
+        update: {
+          args: Prisma.ImportNameStagingUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportNameStagingPayload>
+        }
+        deleteMany: {
+          args: Prisma.ImportNameStagingDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ImportNameStagingUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ImportNameStagingUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportNameStagingPayload>[]
+        }
+        upsert: {
+          args: Prisma.ImportNameStagingUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ImportNameStagingPayload>
+        }
+        aggregate: {
+          args: Prisma.ImportNameStagingAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateImportNameStaging>
+        }
+        groupBy: {
+          args: Prisma.ImportNameStagingGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ImportNameStagingGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ImportNameStagingCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ImportNameStagingCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -1859,6 +2009,38 @@ export const ImportCheckpointScalarFieldEnum = {
 } as const
 
 export type ImportCheckpointScalarFieldEnum = (typeof ImportCheckpointScalarFieldEnum)[keyof typeof ImportCheckpointScalarFieldEnum]
+
+
+export const ImportTaxonStagingScalarFieldEnum = {
+  importKey: 'importKey',
+  sourceKey: 'sourceKey',
+  parentSourceKey: 'parentSourceKey',
+  acceptedSourceKey: 'acceptedSourceKey',
+  rank: 'rank',
+  scientificName: 'scientificName',
+  authorship: 'authorship',
+  commonName: 'commonName',
+  commonNameLanguage: 'commonNameLanguage',
+  externalId: 'externalId',
+  lineNo: 'lineNo',
+  parentTaxonId: 'parentTaxonId',
+  resolvedTaxonId: 'resolvedTaxonId',
+  namesDone: 'namesDone'
+} as const
+
+export type ImportTaxonStagingScalarFieldEnum = (typeof ImportTaxonStagingScalarFieldEnum)[keyof typeof ImportTaxonStagingScalarFieldEnum]
+
+
+export const ImportNameStagingScalarFieldEnum = {
+  importKey: 'importKey',
+  sourceKey: 'sourceKey',
+  name: 'name',
+  language: 'language',
+  isPreferred: 'isPreferred',
+  lineNo: 'lineNo'
+} as const
+
+export type ImportNameStagingScalarFieldEnum = (typeof ImportNameStagingScalarFieldEnum)[keyof typeof ImportNameStagingScalarFieldEnum]
 
 
 export const SortOrder = {
@@ -2270,6 +2452,8 @@ export type GlobalOmitConfig = {
   trainingRun?: Prisma.TrainingRunOmit
   job?: Prisma.JobOmit
   importCheckpoint?: Prisma.ImportCheckpointOmit
+  importTaxonStaging?: Prisma.ImportTaxonStagingOmit
+  importNameStaging?: Prisma.ImportNameStagingOmit
 }
 
 /* Types for Logging */

@@ -66,7 +66,9 @@ export const ModelName = {
   Prediction: 'Prediction',
   TrainingRun: 'TrainingRun',
   Job: 'Job',
-  ImportCheckpoint: 'ImportCheckpoint'
+  ImportCheckpoint: 'ImportCheckpoint',
+  ImportTaxonStaging: 'ImportTaxonStaging',
+  ImportNameStaging: 'ImportNameStaging'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -321,6 +323,38 @@ export const ImportCheckpointScalarFieldEnum = {
 } as const
 
 export type ImportCheckpointScalarFieldEnum = (typeof ImportCheckpointScalarFieldEnum)[keyof typeof ImportCheckpointScalarFieldEnum]
+
+
+export const ImportTaxonStagingScalarFieldEnum = {
+  importKey: 'importKey',
+  sourceKey: 'sourceKey',
+  parentSourceKey: 'parentSourceKey',
+  acceptedSourceKey: 'acceptedSourceKey',
+  rank: 'rank',
+  scientificName: 'scientificName',
+  authorship: 'authorship',
+  commonName: 'commonName',
+  commonNameLanguage: 'commonNameLanguage',
+  externalId: 'externalId',
+  lineNo: 'lineNo',
+  parentTaxonId: 'parentTaxonId',
+  resolvedTaxonId: 'resolvedTaxonId',
+  namesDone: 'namesDone'
+} as const
+
+export type ImportTaxonStagingScalarFieldEnum = (typeof ImportTaxonStagingScalarFieldEnum)[keyof typeof ImportTaxonStagingScalarFieldEnum]
+
+
+export const ImportNameStagingScalarFieldEnum = {
+  importKey: 'importKey',
+  sourceKey: 'sourceKey',
+  name: 'name',
+  language: 'language',
+  isPreferred: 'isPreferred',
+  lineNo: 'lineNo'
+} as const
+
+export type ImportNameStagingScalarFieldEnum = (typeof ImportNameStagingScalarFieldEnum)[keyof typeof ImportNameStagingScalarFieldEnum]
 
 
 export const SortOrder = {
