@@ -4,6 +4,7 @@ import { fuzzystrmatch } from "@electric-sql/pglite/contrib/fuzzystrmatch";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { vector } from "@electric-sql/pglite-pgvector";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { serialiseExtendedQueries } from "./embedded-queue.ts";
 
 export interface EmbeddedDatabaseOptions {
   /** Directory that persists the database; omit for an in-memory database (tests). */
@@ -37,6 +38,7 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
     port: options.port,
     maxConnections: options.maxConnections ?? 32,
   });
+  serialiseExtendedQueries(server);
   await server.start();
   const port = Number(server.getServerConn().split(":").pop());
   return {
