@@ -1,8 +1,10 @@
 import { createPool, type Pool } from "./db.ts";
 import { migrate } from "./migrate.ts";
 import { ImageRepository } from "./repositories/image.repository.ts";
+import { JobRepository } from "./repositories/job.repository.ts";
 import { ModelVersionRepository } from "./repositories/model-version.repository.ts";
 import { TaxonEmbeddingRepository } from "./repositories/taxon-embedding.repository.ts";
+import { TaxonTextEmbeddingRepository } from "./repositories/taxon-text-embedding.repository.ts";
 import { TaxonRepository } from "./repositories/taxon.repository.ts";
 import { TraitRepository } from "./repositories/trait.repository.ts";
 
@@ -32,6 +34,8 @@ export interface Store {
   images: ImageRepository;
   taxonEmbeddings: TaxonEmbeddingRepository;
   traits: TraitRepository;
+  jobs: JobRepository;
+  taxonTextEmbeddings: TaxonTextEmbeddingRepository;
   close(): Promise<void>;
 }
 
@@ -46,9 +50,14 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     images: new ImageRepository(pool),
     taxonEmbeddings: new TaxonEmbeddingRepository(pool),
     traits: new TraitRepository(pool),
+    jobs: new JobRepository(pool),
+    taxonTextEmbeddings: new TaxonTextEmbeddingRepository(pool),
     close: () => pool.end(),
   };
 }
 export * from "./importers/index.ts";
 export { ImportRepository, type StagedTaxonNode, type StagedName, type ResolutionStats, type PrototypeStats } from "./repositories/import.repository.ts";
 export { seedDemo, SEED_DATA_DIR, type SeedOptions, type SeedResult } from "./seed.ts";
+export * from "./jobs.ts";
+export * from "./repositories/job.repository.ts";
+export * from "./repositories/taxon-text-embedding.repository.ts";

@@ -112,7 +112,10 @@ async function writeEmbeddingBatch(
   const leafKeys: Array<string | null> = [];
   for (const item of items) {
     // Lineage errors were reported in the first pass; such rows never reach a batch.
-    const lineage = buildLineageNodes(item.value.lineage, item.line, { commonName: item.value.commonName, commonNameLanguage: "en" });
+    const lineage = buildLineageNodes(item.value.lineage, item.line, {
+      commonName: item.value.commonName,
+      commonNameLanguage: commonNameLanguage(item.value.image.publisher),
+    });
     nodes.push(...(lineage.nodes ?? []));
     leafKeys.push(lineage.leafKey ?? null);
   }
@@ -138,4 +141,14 @@ async function writeEmbeddingBatch(
     taxaInserted: resolution.inserted,
     taxaReparented: resolution.reparented,
   };
+}
+
+/**
+ * TreeOfLife-200M rows carry the vernacular name their publisher gave, in any language (an
+ * Artdatabanken row names Corvus corax "korp"). iNaturalist's GBIF export uses English names; any
+ * other publisher's name is kept as a vernacular name of undetermined language ('und', ISO 639-2),
+ * so it never becomes a taxon's preferred English common name.
+ */
+function commonNameLanguage(publisher: string | null): string {
+  return publisher === "iNaturalist.org" ? "en" : "und";
 }

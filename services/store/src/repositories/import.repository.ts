@@ -121,8 +121,15 @@ const NAME_COLUMNS: Column[] = [
 
 // Staged rows that become taxa (named, with a rank) or pass through (unnamed placeholders).
 const READY_CONDITION = `s.accepted_source_key IS NULL AND (s.scientific_name IS NULL OR s.rank IS NOT NULL)`;
+// A taxon's preferred common name is English; a name of undetermined language ('und') is the
+// fallback when no English one is staged (staging keeps the English one when both are).
+const COMMON_NAME_LANGUAGES = `COALESCE(s.common_name_language, 'en') IN ('en', 'und')`;
 const READY_COLUMNS = `s.rank, s.scientific_name, s.authorship,
-  CASE WHEN COALESCE(s.common_name_language, 'en') = 'en' THEN s.common_name END, s.line_no`;
+  CASE WHEN ${COMMON_NAME_LANGUAGES} THEN s.common_name END, s.line_no`;
+// A later row's common name replaces the staged one when there was none, or when it is English and
+// the staged one is not.
+const UPGRADES_COMMON_NAME = `(excluded.common_name IS NOT NULL AND (import_taxon_staging.common_name IS NULL
+  OR (COALESCE(excluded.common_name_language, 'en') = 'en' AND COALESCE(import_taxon_staging.common_name_language, 'en') <> 'en')))`;
 // Rows per multi-row INSERT carrying binary vectors (3 KB each): keeps one statement a few MB.
 const EMBEDDING_ROWS_PER_STATEMENT = 250;
 
@@ -223,14 +230,14 @@ export class ImportRepository {
        SELECT DISTINCT ON (source_key) $1, source_key, parent_source_key, accepted_source_key, rank::taxon_rank, scientific_name,
               authorship, common_name, common_name_language, external_id, line_no
          FROM _load_nodes
-        ORDER BY source_key, (common_name IS NULL), (external_id IS NULL), line_no
+        ORDER BY source_key, (common_name IS NULL), (COALESCE(common_name_language, 'en') <> 'en'), (external_id IS NULL), line_no
        ON CONFLICT (import_key, source_key) DO UPDATE
-         SET common_name = COALESCE(import_taxon_staging.common_name, excluded.common_name),
-             common_name_language = CASE WHEN import_taxon_staging.common_name IS NULL THEN excluded.common_name_language
+         SET common_name = CASE WHEN ${UPGRADES_COMMON_NAME} THEN excluded.common_name ELSE import_taxon_staging.common_name END,
+             common_name_language = CASE WHEN ${UPGRADES_COMMON_NAME} THEN excluded.common_name_language
                                          ELSE import_taxon_staging.common_name_language END,
              external_id = COALESCE(import_taxon_staging.external_id, excluded.external_id),
              names_done = false
-       WHERE (import_taxon_staging.common_name IS NULL AND excluded.common_name IS NOT NULL)
+       WHERE ${UPGRADES_COMMON_NAME}
           OR (import_taxon_staging.external_id IS NULL AND excluded.external_id IS NOT NULL)`,
       [importKey],
     );
@@ -508,17 +515,22 @@ export class ImportRepository {
     const named = `_named d JOIN import_taxon_staging s ON s.import_key = $1 AND s.source_key = d.source_key`;
     await client.query(
       `UPDATE taxon t SET common_name = x.common_name, updated_at = now()
-         FROM (SELECT DISTINCT ON (id) id, common_name FROM (
-                 SELECT d.taxon_id AS id, s.common_name, 0 AS priority, s.line_no
+         FROM (SELECT DISTINCT ON (id) id, common_name, is_english FROM (
+                 SELECT d.taxon_id AS id, s.common_name, 0 AS priority, s.line_no,
+                        COALESCE(s.common_name_language, 'en') = 'en' AS is_english
                    FROM ${named}
-                  WHERE s.accepted_source_key IS NULL AND s.common_name IS NOT NULL AND COALESCE(s.common_name_language, 'en') = 'en'
+                  WHERE s.accepted_source_key IS NULL AND s.common_name IS NOT NULL AND ${COMMON_NAME_LANGUAGES}
                  UNION ALL
-                 SELECT d.taxon_id, n.name, CASE WHEN n.is_preferred THEN 1 ELSE 2 END, n.line_no
+                 SELECT d.taxon_id, n.name, CASE WHEN n.is_preferred THEN 1 ELSE 2 END, n.line_no, true
                    FROM ${named}
                    JOIN import_name_staging n ON n.import_key = s.import_key AND n.source_key = s.source_key
                   WHERE s.accepted_source_key IS NULL AND n.language IN ('en', '')
-               ) c ORDER BY id, priority, line_no) x
-        WHERE t.id = x.id AND t.common_name IS NULL`,
+               ) c ORDER BY id, NOT is_english, priority, line_no) x
+        WHERE t.id = x.id AND x.common_name IS DISTINCT FROM t.common_name
+          AND (t.common_name IS NULL
+               -- an English name replaces one of undetermined language set by an earlier batch or file
+               OR (x.is_english AND EXISTS (SELECT 1 FROM taxon_name v WHERE v.taxon_id = t.id AND v.kind = 'vernacular'
+                                              AND v.name = t.common_name AND v.language = 'und')))`,
       [importKey],
     );
     await client.query(
@@ -540,15 +552,22 @@ export class ImportRepository {
          FROM ${named} JOIN taxon t ON t.id = d.taxon_id
         WHERE s.accepted_source_key IS NOT NULL AND s.scientific_name <> t.scientific_name
        UNION ALL
-       SELECT t.id, s.common_name, 'vernacular'::name_kind, s.common_name_language, s.common_name = t.common_name, $2
+       SELECT t.id, s.common_name, 'vernacular'::name_kind, s.common_name_language, COALESCE(s.common_name = t.common_name, false), $2
          FROM ${named} JOIN taxon t ON t.id = d.taxon_id
         WHERE s.accepted_source_key IS NULL AND s.common_name IS NOT NULL
        UNION ALL
-       SELECT t.id, n.name, 'vernacular'::name_kind, NULLIF(n.language, ''), n.name = t.common_name, $2
+       SELECT t.id, n.name, 'vernacular'::name_kind, NULLIF(n.language, ''), COALESCE(n.name = t.common_name, false), $2
          FROM ${named} JOIN taxon t ON t.id = d.taxon_id
          JOIN import_name_staging n ON n.import_key = s.import_key AND n.source_key = s.source_key
        ON CONFLICT (taxon_id, kind, name, language) DO NOTHING`,
       [importKey, source],
+    );
+    // is_preferred marks the vernacular name that is the taxon's common name, which may have changed.
+    await client.query(
+      `UPDATE taxon_name v SET is_preferred = COALESCE(v.name = t.common_name, false)
+         FROM ${named} JOIN taxon t ON t.id = d.taxon_id
+        WHERE v.taxon_id = t.id AND v.kind = 'vernacular' AND v.is_preferred <> COALESCE(v.name = t.common_name, false)`,
+      [importKey],
     );
     await client.query(
       `INSERT INTO taxon_external_id (source, external_id, taxon_id)

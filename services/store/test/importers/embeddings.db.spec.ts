@@ -168,5 +168,15 @@ describe("embeddings-parquet", () => {
     const { rows } = await pool.query(`SELECT count(DISTINCT taxon_id)::int AS n FROM image WHERE taxon_id IS NOT NULL`);
     expect(rows[0].n).toBeGreaterThan(800);
     expect(await treeInvariantViolations(pool)).toBe(0);
+    // Publishers name species in their own language: the English name is preferred, the Swedish
+    // "korp" (SLU Artdatabanken, earlier in the file) is kept as a name of undetermined language.
+    const raven = await pool.query(
+      `SELECT t.common_name, n.name, n.language FROM taxon t JOIN taxon_name n ON n.taxon_id = t.id AND n.kind = 'vernacular'
+        WHERE t.scientific_name = 'Corvus corax' ORDER BY n.name`,
+    );
+    expect(raven.rows).toEqual([
+      { common_name: "Common raven", name: "Common raven", language: "en" },
+      { common_name: "Common raven", name: "korp", language: "und" },
+    ]);
   });
 });
