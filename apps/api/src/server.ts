@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import express from "express";
@@ -45,6 +45,9 @@ export async function createApiApp(store: Store, log: Logger, httpServer: Server
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      // Arbor sets no cache hints; Apollo's default cache-control plugin would still wrap every
+      // resolver and hook every field of every request.
+      ApolloServerPluginCacheControlDisabled(),
       complexityLimitPlugin(schema),
       requestLogPlugin(),
     ],
