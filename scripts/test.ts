@@ -26,8 +26,15 @@ function runVitest(label: string, env: NodeJS.ProcessEnv, args: string[]): Total
     console.error(`${label}: vitest produced no report (exit ${result.status})`);
     return { passed: 0, failed: 1, skipped: 0 };
   }
-  const json = JSON.parse(readFileSync(report, "utf8")) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numFailedTestSuites: number };
-  return { passed: json.numPassedTests, failed: json.numFailedTests + json.numFailedTestSuites, skipped: json.numPendingTests };
+  const json = JSON.parse(readFileSync(report, "utf8")) as {
+    numPassedTests: number;
+    numFailedTests: number;
+    numPendingTests: number;
+    testResults: Array<{ status: string; assertionResults: Array<{ status: string }> }>;
+  };
+  // A file that fails to load (or in a hook) fails no single test: count it as one failure.
+  const brokenFiles = json.testResults.filter((file) => file.status === "failed" && !file.assertionResults.some((t) => t.status === "failed")).length;
+  return { passed: json.numPassedTests, failed: json.numFailedTests + brokenFiles, skipped: json.numPendingTests };
 }
 
 function realServerUrl(): string | undefined {
