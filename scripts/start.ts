@@ -29,8 +29,11 @@ interface ServiceSpec {
   env: NodeJS.ProcessEnv;
 }
 
+const inferencePort = Number(process.env.INFERENCE_PORT ?? 4100);
 const services: ServiceSpec[] = [
   { name: "api", script: "apps/api/src/main.ts", env: { API_PORT: String(apiPort) } },
+  { name: "inference", script: "services/inference/src/main.ts", env: { INFERENCE_PORT: String(inferencePort) } },
+  { name: "worker", script: "services/training/src/main.ts", env: { INFERENCE_URL: `http://127.0.0.1:${inferencePort}` } },
 ];
 
 const children = new Map<string, ChildProcess>();
@@ -64,6 +67,7 @@ console.log(
     `  GraphQL API   http://localhost:${apiPort}/graphql`,
     `  GraphiQL      http://localhost:${apiPort}/graphiql`,
     `  Health        http://localhost:${apiPort}/healthz`,
+    `  Inference     http://localhost:${inferencePort}/readyz (stand-in model unless MODEL_DIR names a real package)`,
     embedded ? `  Database      ${databaseUrl} (embedded PGlite, data in ${dataDir})` : `  Database      ${databaseUrl.replace(/\/\/[^@]*@/, "//")}`,
     "Press Ctrl+C to stop.",
     "",
