@@ -3,6 +3,7 @@
  * embeddings shaped like BioCLIP 2's, against exact search in the same run. See README.md.
  */
 import os from "node:os";
+import pg from "pg";
 import { createPool, type Pool } from "@arbor/store/db.ts";
 import { ImageRepository } from "@arbor/store/repositories/image.repository.ts";
 import { formatCount } from "./lib/args.ts";
@@ -187,10 +188,15 @@ async function run(context: BenchContext): Promise<BenchReport> {
     exactGroundTruth(pool!, spec, groups, options.k, options.threads, progress),
   );
 
+  // Searches run on one connection that never idles out, so its backend's CPU time can be read.
+  const buildPool = pool;
+  pool = new pg.Pool({ connectionString: databaseUrl(server, options.database), max: 1, idleTimeoutMillis: 0 });
+  const searchPool = pool;
+  const backendPid = async () => (await searchPool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid;
   const images = new ImageRepository(pool);
   const k = options.k;
   const measure = (label: string, rows: number[], search: Parameters<typeof measureSearch>[2], group: string, repeats = options.repeats, warmup = options.warmup) =>
-    measureSearch(label, rows, search, truth.get(group)!, k, repeats, warmup, progress);
+    measureSearch(label, rows, search, truth.get(group)!, k, repeats, warmup, progress, backendPid);
 
   // Anchor: exact sequential scan.
   const exactRows = queryRows.slice(0, options.exactQueries);
@@ -200,12 +206,16 @@ async function run(context: BenchContext): Promise<BenchReport> {
 
   const unfiltered: Array<{ method: string; efSearch: number; run: SearchRun }> = [];
   plans.findSimilar = await firstPlan(pool, (p) => storeSearch(new ImageRepository(p), { modelVersionId, k, efSearch: 40, exactCandidateLimit: 0 })(queryRows[0]!));
+  // A freshly built index is not in shared_buffers yet (at 1 M it is twice their size): one
+  // unmeasured pass over every query first, or the first ef_search measured would be a cold-cache figure.
+  await progress.step("warm-up: findSimilar over all queries", () => warmUp(queryRows, storeSearch(images, { modelVersionId, k, efSearch: options.efSearch[0] ?? 40, exactCandidateLimit: 0 })));
   for (const efSearch of options.efSearch) {
     const search = storeSearch(images, { modelVersionId, k, efSearch, exactCandidateLimit: 0 });
     unfiltered.push({ method: "findSimilar (vector)", efSearch, run: await measure(`findSimilar ef_search=${efSearch}`, queryRows, search, "all") });
   }
   if (options.halfvec) {
     plans.halfvec = await firstPlan(pool, (p) => halfvecSearch(p, { modelVersionId, k, efSearch: 40, dimension: spec.geometry.dimension })(queryRows[0]!));
+    await progress.step("warm-up: halfvec search over all queries", () => warmUp(queryRows, halfvecSearch(pool!, { modelVersionId, k, efSearch: options.efSearch[0] ?? 40, dimension: spec.geometry.dimension })));
     for (const efSearch of options.efSearch) {
       const search = halfvecSearch(pool, { modelVersionId, k, efSearch, dimension: spec.geometry.dimension });
       unfiltered.push({ method: "halfvec index (bench SQL)", efSearch, run: await measure(`halfvec ef_search=${efSearch}`, queryRows, search, "all") });
@@ -231,6 +241,7 @@ async function run(context: BenchContext): Promise<BenchReport> {
     }
   }
   await pool.end();
+  await buildPool.end();
 
   return report(options, spec, { reused, loaded, postgres, builds, exact, unfiltered, filtered, subtrees, plans, groups });
 }
@@ -267,6 +278,10 @@ function pickSubtree(taxonomy: SyntheticTaxonomy, generator: EmbeddingGenerator,
   for (const [taxonId, list] of speciesRows) if (taxonomy.isWithin(taxonId, best)) rows.push(...list);
   rows.sort((a, b) => a - b);
   return { key: `subtree ${share * 100}%`, share, taxonId: best, rank: RANKS[taxon.rank]!, name: taxon.scientificName, rows };
+}
+
+async function warmUp(queryRows: readonly number[], search: (row: number) => Promise<unknown>): Promise<void> {
+  for (const row of queryRows) await search(row);
 }
 
 function distinctRows(random: Random, total: number, count: number): number[] {
@@ -307,19 +322,21 @@ function report(
     run.latency.p99,
     run.latency.qps,
     ...ratio(run),
+    run.serverCpuMsPerQuery,
   ];
   const unfilteredTable: ResultTable = {
-    title: `Unfiltered k=${options.k} search, ${options.queries} queries, single client, median of ${options.repeats} passes`,
-    columns: ["method", "ef_search", `recall@${options.k}`, "p50 ms", "p99 ms", "QPS", "p50 × faster than exact", "QPS × exact"],
+    title: `Unfiltered k=${options.k} search, ${options.queries} queries, single client, ${options.repeats === 1 ? "one pass" : `median of ${options.repeats} passes`}`,
+    columns: ["method", "ef_search", `recall@${options.k}`, "p50 ms", "p99 ms", "QPS", "p50 × faster than exact", "QPS × exact", "server CPU ms/query"],
     rows: [searchRow("exact seq scan (anchor)", null, r.exact), ...r.unfiltered.map((u) => searchRow(u.method, u.efSearch, u.run))],
     notes: [
       `Anchor: exact search by parallel sequential scan in the same run (${r.exact.queries} queries, one pass). Ground truth: exact k-NN in JavaScript (float64 sums over the same float32 vectors).`,
       "Latency is client-side for the whole findSimilar call (BEGIN, 2 × SET LOCAL, SELECT, COMMIT over loopback).",
+      "Server CPU ms/query: CPU time of the search connection's backend per query (/proc), unaffected by other load; the anchor's excludes its parallel workers.",
     ],
   };
   const filteredTable: ResultTable = {
     title: `Filtered search (withinTaxonId), findSimilar, up to ${options.filteredMeasured} queries per row, ${options.filteredRepeats === 1 ? "one pass" : `median of ${options.filteredRepeats} passes`}`,
-    columns: ["subtree", "rows", "query images", "path", "ef_search", `recall@${options.k}`, "short results", "p50 ms", "p99 ms", "QPS", "p50 × faster than exact"],
+    columns: ["subtree", "rows", "query images", "path", "ef_search", `recall@${options.k}`, "short results", "p50 ms", "p99 ms", "QPS", "p50 × faster than exact", "server CPU ms/query"],
     rows: r.filtered.map((f) => {
       const subtree = r.subtrees.find((s) => s.key === f.subtree)!;
       return [
@@ -334,6 +351,7 @@ function report(
         f.run.latency.p99,
         f.run.latency.qps,
         anchor.p50 / f.run.latency.p50,
+        f.run.serverCpuMsPerQuery,
       ];
     }),
     notes: [

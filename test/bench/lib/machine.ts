@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import type pg from "pg";
 
@@ -65,4 +67,24 @@ export async function postgresInfo(client: pg.Pool | pg.PoolClient | pg.Client):
 
 function round2(value: number): number {
   return Math.round(value * 100) / 100;
+}
+
+let clockTicks: number | undefined;
+
+/**
+ * CPU time (user + system, milliseconds) a local process has used, from /proc/<pid>/stat; undefined
+ * where /proc is unavailable. A server backend's CPU time per query is a load-independent figure
+ * next to wall-clock latency, which other work on a shared machine inflates.
+ */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields[0] is field 3 (state): utime and stime are fields 14 and 15.
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    return (ticks * 1000) / clockTicks;
+  } catch {
+    return undefined;
+  }
 }

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from "@arbor/store/db.ts";
 import { withTransaction } from "@arbor/store/db.ts";
 import { ImageRepository } from "@arbor/store/repositories/image.repository.ts";
 import { hnswSearchSettings } from "@arbor/store/sql/vector.ts";
+import { processCpuMs } from "../lib/machine.ts";
 import type { Progress } from "../lib/progress.ts";
 import { type LatencySummary, mean, median, medianSummary, summarizeLatencies } from "../lib/stats.ts";
 import { rowOfUuid, rowUuid } from "./embeddings.ts";
@@ -19,6 +20,11 @@ export interface SearchRun {
   shortResults: number;
   /** Per-field median over the repeats. */
   latency: LatencySummary;
+  /**
+   * CPU time of the server backend per query (median over repeats), when the server is local:
+   * independent of other load on the machine, unlike the latencies. Excludes parallel workers.
+   */
+  serverCpuMsPerQuery: number | null;
   repeats: LatencySummary[];
 }
 
@@ -35,15 +41,19 @@ export async function measureSearch(
   repeats: number,
   warmup: number,
   progress: Progress,
+  backendPid?: () => Promise<number | undefined>,
 ): Promise<SearchRun> {
   for (const row of queryRows.slice(0, warmup)) await search(row);
   const runs: LatencySummary[] = [];
+  const cpuPerQuery: number[] = [];
   const recalls: number[] = [];
   let shortResults = 0;
   for (let repeat = 0; repeat < repeats; repeat++) {
     const latencies: number[] = [];
     const perQueryRecall: number[] = [];
     shortResults = 0;
+    const pidBefore = await backendPid?.();
+    const cpuBefore = pidBefore === undefined ? undefined : processCpuMs(pidBefore);
     const wallStart = performance.now();
     for (const row of queryRows) {
       const start = performance.now();
@@ -55,11 +65,24 @@ export async function measureSearch(
       if (ids.length < Math.min(k, expected.rows.length)) shortResults++;
     }
     runs.push(summarizeLatencies(latencies, performance.now() - wallStart));
+    const pidAfter = await backendPid?.();
+    const cpuAfter = pidAfter === undefined ? undefined : processCpuMs(pidAfter);
+    // The same backend before and after: otherwise the pool reconnected and the count is meaningless.
+    if (cpuBefore !== undefined && cpuAfter !== undefined && pidBefore === pidAfter) cpuPerQuery.push((cpuAfter - cpuBefore) / queryRows.length);
     recalls.push(mean(perQueryRecall));
   }
-  const run: SearchRun = { label, queries: queryRows.length, recall: median(recalls), shortResults, latency: medianSummary(runs), repeats: runs };
+  const run: SearchRun = {
+    label,
+    queries: queryRows.length,
+    recall: median(recalls),
+    shortResults,
+    latency: medianSummary(runs),
+    serverCpuMsPerQuery: cpuPerQuery.length > 0 ? median(cpuPerQuery) : null,
+    repeats: runs,
+  };
+  const cpu = run.serverCpuMsPerQuery === null ? "" : `, server CPU ${run.serverCpuMsPerQuery.toFixed(2)} ms/query`;
   progress.log(
-    `${label}: recall@${k} ${run.recall.toFixed(4)}, p50 ${run.latency.p50.toFixed(2)} ms, p99 ${run.latency.p99.toFixed(2)} ms, ${run.latency.qps.toFixed(0)} QPS`,
+    `${label}: recall@${k} ${run.recall.toFixed(4)}, p50 ${run.latency.p50.toFixed(2)} ms, p99 ${run.latency.p99.toFixed(2)} ms, ${run.latency.qps.toFixed(0)} QPS${cpu}`,
   );
   return run;
 }

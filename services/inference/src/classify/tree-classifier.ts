@@ -5,7 +5,7 @@ import { groupRow, type PredictionRow } from './rows.ts';
 import { JsSpeciesScorer } from './scorers/js-scorer.ts';
 import type { ScoredChunk, SpeciesScorer } from './scorers/scorer.ts';
 import type { SpeciesIndex } from './species-index.ts';
-import { topGroups, TreeSoftmax } from './tree-softmax.ts';
+import { allocateRankTotals, topGroups, TreeSoftmax } from './tree-softmax.ts';
 import { unitFloat64 } from './vectors.ts';
 
 export const DEFAULT_K = 5;
@@ -35,6 +35,12 @@ export interface TreeOfLifeClassifierOptions {
   /** Relative error allowed on each reported group probability (default: not enforced beyond `tolerance`). */
   readonly relativeTolerance?: number;
   readonly maxRescored?: number;
+  /**
+   * Also force the float64 order of every reported top-k list above species, not just each rank's top-1 and the
+   * answer. The tail of a top-5 at kingdom rank can hold groups of 1e-30 whose order only a float64 pass over
+   * whole kingdoms settles; off by default, and `topKCertified` says whether the order came out certain anyway.
+   */
+  readonly resolveTopK?: boolean;
 }
 
 export interface ClassifyOptions {
@@ -61,8 +67,10 @@ export interface TaxonAnswer {
 export interface Exactness {
   /** Bound on the absolute error of every score in this result, against a float64 computation. */
   readonly errorBound: number;
-  /** Per computed rank: the top-k (and the answer test) are in float64 order. */
+  /** Per rank (all seven): its top-1, and its comparison with the answer threshold, are the float64 ones. */
   readonly certified: Partial<Record<RankName, boolean>>;
+  /** Per requested rank: the whole reported top-k order is the float64 one. */
+  readonly topKCertified: Partial<Record<RankName, boolean>>;
   /** Species scored in float64 beyond the screening pass. */
   readonly rescored: number;
 }
@@ -85,6 +93,7 @@ export class TreeOfLifeClassifier {
   private readonly tolerance: number;
   private readonly relativeTolerance: number;
   private readonly maxRescored: number;
+  private readonly resolveTopK: boolean;
 
   constructor(index: SpeciesIndex, options: TreeOfLifeClassifierOptions) {
     const { logitScale } = options;
@@ -106,6 +115,7 @@ export class TreeOfLifeClassifier {
       throw new ClassifyError('INVALID_OPTION', `relativeTolerance must be in [0, 1), got ${this.relativeTolerance}`);
     }
     this.maxRescored = maxRescored;
+    this.resolveTopK = options.resolveTopK ?? false;
   }
 
   async classify(imageEmbeddings: readonly ArrayLike<number>[], options: ClassifyOptions = {}): Promise<ClassifyResult[]> {
@@ -126,13 +136,27 @@ export class TreeOfLifeClassifier {
     if (imageEmbeddings.length === 0) return [];
 
     const certifyTop = RANKS.map((_, r) => (ranks.includes(r) ? k : 0));
-    const settings = { logitScale: this.logitScale, tolerance: this.tolerance, relativeTolerance: this.relativeTolerance, maxRescored: this.maxRescored, minProb, certifyTop, threshold };
+    const settings = {
+      logitScale: this.logitScale,
+      tolerance: this.tolerance,
+      relativeTolerance: this.relativeTolerance,
+      maxRescored: this.maxRescored,
+      resolveTopK: this.resolveTopK,
+      minProb,
+      certifyTop,
+      threshold,
+    };
     const bound = this.scorer.errorBound(this.logitScale, dim);
     const count = imageEmbeddings.length;
-    const states = Array.from({ length: count }, (_, q) => new TreeSoftmax(index, candidates, queries.subarray(q * dim, (q + 1) * dim), bound, settings));
+    const totals = allocateRankTotals(index);
+    const states = Array.from(
+      { length: count },
+      (_, q) => new TreeSoftmax(index, candidates, queries.subarray(q * dim, (q + 1) * dim), bound, settings, totals),
+    );
 
     const chunks = candidateChunks(candidates, this.scorer.chunkRows);
-    const score = (ranges: Int32Array) => this.scorer.score(index, queries, count, ranges, this.logitScale);
+    const topK = Math.min(ranks.includes(SPECIES_RANK) ? k : 1, candidates.count) + 1;
+    const score = (ranges: Int32Array) => this.scorer.score(index, queries, count, ranges, this.logitScale, topK);
     // Pass 1. One chunk stays in flight: a native scorer computes the next block while this thread folds the
     // current one. The scored chunks are kept (B × N logits and weights) for the selection pass.
     const scored: ScoredChunk[] = [];
@@ -159,19 +183,20 @@ export class TreeOfLifeClassifier {
     const { index } = this;
     const predictions: Partial<Record<RankName, PredictionRow[]>> = {};
     const certified: Partial<Record<RankName, boolean>> = {};
+    const topKCertified: Partial<Record<RankName, boolean>> = {};
     for (const r of ranks) {
       predictions[RANKS[r]] = this.topAt(state, r, k).map(([g, score]) => groupRow(index, r, g, score));
-      certified[RANKS[r]] = state.certified(r);
+      topKCertified[RANKS[r]] = state.topKCertified(r);
     }
+    for (let r = 0; r <= SPECIES_RANK; r++) certified[RANKS[r]] = state.top1Certified(r);
     let answer: TaxonAnswer | null = null;
     if (threshold !== undefined) {
       for (let r = SPECIES_RANK; r >= 0 && !answer; r--) {
         const [best] = this.topAt(state, r, 1);
         if (best && best[1] >= threshold) answer = this.answerFor(r, best[0], best[1]);
-        certified[RANKS[r]] = (certified[RANKS[r]] ?? true) && state.certified(r);
       }
     }
-    return { predictions, answer, exactness: { errorBound: state.errorBound, certified, rescored: state.rescoredCount } };
+    return { predictions, answer, exactness: { errorBound: state.errorBound, certified, topKCertified, rescored: state.rescoredCount } };
   }
 
   /** [group, probability] of the k best at a rank (species: positions). */

@@ -18,10 +18,26 @@ export interface TreeSoftmaxSettings {
   readonly maxRescored: number;
   /** pybioclip's min_prob: species at or below it are left out of the sums at ranks above species (0: exact sums). */
   readonly minProb: number;
-  /** Per rank, how many leading groups must come out in the float64 order (0: rank not needed). */
+  /** Per rank, how many leading groups are reported (0: rank not reported). */
   readonly certifyTop: readonly number[];
+  /**
+   * Whether the whole reported top-k order at ranks above species must be resolved in float64 (else only the top-1
+   * and the answer threshold are, and the rest of the order is checked and reported but not forced). The species
+   * top-k is always exact: it costs only a few rescored species.
+   */
+  readonly resolveTopK: boolean;
   /** Arbor's answer threshold, whose comparison with each rank's top-1 probability must also be exact. */
   readonly threshold: number | undefined;
+}
+
+/** Zeroed per-rank sums for every rank above species, for TreeSoftmax's `totals`. */
+export function allocateRankTotals(index: SpeciesIndex): RankTotals[] {
+  const totals: RankTotals[] = [];
+  for (let r = 0; r < SPECIES_RANK; r++) {
+    const n = index.groupCount(r);
+    totals.push({ mass: new Float64Array(n), error: new Float64Array(n) });
+  }
+  return totals;
 }
 
 /** One species scored exactly: position, float64 logit and weight exp(logit − ref). */
@@ -72,6 +88,9 @@ export class TreeSoftmax {
   private readonly genusResolved: Uint8Array;
   /** Candidates per genus whose weight is still approximate. */
   private readonly genusPending: Int32Array;
+  /** Σ genusApprox and Σ genusExact, kept up to date so that no pass over the genera is needed to read them. */
+  private approxTotal = 0;
+  private exactTotal = 0;
   /** The k + 1 largest approximate weights seen, ascending. */
   private readonly top: Float64Array;
   /** Species with approximate weight ≥ floor are collected; those ≥ collectedFloor already were. */
@@ -90,8 +109,8 @@ export class TreeSoftmax {
   private floorScale = { species: 1, minProb: 1, mass: 1 };
   private partitionValue = Number.NaN;
   private restMass = 0;
-  private totals: RankTotals[] = [];
-  private certifiedRanks: boolean[] = [];
+  private top1Ranks: boolean[] = [];
+  private topKRanks: boolean[] = [];
   private minProbSettled = true;
   private speciesSettled = false;
   private massSettled = false;
@@ -102,6 +121,8 @@ export class TreeSoftmax {
     private readonly query: Float64Array,
     private readonly bound: ScorerErrorBound,
     private readonly settings: TreeSoftmaxSettings,
+    /** Per-rank sums, shared by the images of one call: each image's are read right after its `finish`. */
+    private readonly totals: RankTotals[],
   ) {
     const genera = index.groupCount(GENUS_RANK);
     this.genusApprox = new Float64Array(genera);
@@ -127,7 +148,7 @@ export class TreeSoftmax {
       const st = states[q];
       const cmax = chunkMaxOf(chunk, q, rows);
       if (Number.isNaN(st.ref)) st.ref = cmax;
-      rescale[q] = Math.exp(cmax - st.ref);
+      rescale[q] = weightRescale(chunk, cmax, st.ref);
     }
     if (chunk.weights) TreeSoftmax.foldWeights(states, ranges, chunk, chunk.weights, rescale);
     else TreeSoftmax.foldLogits(states, ranges, chunk);
@@ -135,11 +156,23 @@ export class TreeSoftmax {
 
   /**
    * The fast path, for float32 weights exp(logit − chunk max) from the backend. Genus sums are kept in chunk units
-   * and rescaled once per genus; `enter[q]` is the top-list threshold in chunk units.
+   * and rescaled once per genus. When the backend also reports each query's top weights and underflow count, the
+   * per-species work is one add; otherwise the top list is tracked here (`enter[q]` is its threshold in chunk units)
+   * and subnormal weights are recomputed in float64.
    */
   private static foldWeights(states: readonly TreeSoftmax[], ranges: Int32Array, chunk: ScoredChunk, weights: Float32Array, rescale: Float64Array): void {
     const count = states.length;
-    const { logits, queryStride: qs, speciesStride: ss } = chunk;
+    const { queryStride: qs, speciesStride: ss, topWeights, topCount, underflows } = chunk;
+    const reported = topWeights !== undefined && topCount !== undefined && underflows !== undefined && underflows.every((u) => u === 0);
+    if (reported) {
+      for (let q = 0; q < count; q++) {
+        const st = states[q];
+        for (let j = 0; j < topCount; j++) {
+          const w = topWeights[j * count + q] * rescale[q];
+          if (w > st.top[0]) st.enterTop(w);
+        }
+      }
+    }
     const acc = new Float64Array(count);
     const enter = Float64Array.from(states, (st, q) => st.top[0] / rescale[q]);
     const genusOf = states[0].index.genusOf;
@@ -152,8 +185,11 @@ export class TreeSoftmax {
         const g = p < end ? genusOf[p] : -1;
         if (g !== genus) {
           for (let q = 0; q < count; q++) {
-            states[q].genusApprox[genus] += acc[q] * rescale[q];
-            states[q].genusPending[genus] += run;
+            const add = acc[q] * rescale[q];
+            const st = states[q];
+            st.genusApprox[genus] += add;
+            st.approxTotal += add;
+            st.genusPending[genus] += run;
             acc[q] = 0;
           }
           if (p === end) break;
@@ -162,14 +198,18 @@ export class TreeSoftmax {
         }
         run++;
         const base = i * ss;
+        if (reported) {
+          for (let q = 0; q < count; q++) acc[q] += weights[base + q * qs];
+          continue;
+        }
         for (let q = 0; q < count; q++) {
           const w32 = weights[base + q * qs];
           if (w32 >= FLT_MIN) {
             acc[q] += w32;
             if (w32 > enter[q]) enter[q] = states[q].enterTop(w32 * rescale[q]) / rescale[q];
           } else {
-            // Subnormal or zero float32 (≥ 87 logits below the chunk max): recomputed in float64.
-            const w = Math.exp(logits[base + q * qs] - states[q].ref);
+            // Subnormal or zero float32 (far below the chunk max): this species' logit is recomputed in float64.
+            const w = states[q].exactWeightAt(p);
             acc[q] += w / rescale[q];
             if (w > states[q].top[0]) enter[q] = states[q].enterTop(w) / rescale[q];
           }
@@ -180,7 +220,8 @@ export class TreeSoftmax {
 
   /** The general path, for backends that return logits only (the TypeScript scorer). */
   private static foldLogits(states: readonly TreeSoftmax[], ranges: Int32Array, chunk: ScoredChunk): void {
-    const { logits, queryStride: qs, speciesStride: ss } = chunk;
+    const { queryStride: qs, speciesStride: ss } = chunk;
+    const logits = chunk.logits!;
     const genusOf = states[0].index.genusOf;
     states.forEach((st, q) => {
       let i = 0;
@@ -189,6 +230,7 @@ export class TreeSoftmax {
           const w = Math.exp(logits[q * qs + i * ss] - st.ref);
           const g = genusOf[p];
           st.genusApprox[g] += w;
+          st.approxTotal += w;
           st.genusPending[g]++;
           if (w > st.top[0]) st.enterTop(w);
         }
@@ -222,7 +264,7 @@ export class TreeSoftmax {
     const rescale = new Float64Array(n);
     const skipBelow = new Float64Array(n);
     active.forEach((st, j) => {
-      rescale[j] = Math.exp(chunkMaxOf(chunk, states.indexOf(st), rows) - st.ref);
+      rescale[j] = weightRescale(chunk, chunkMaxOf(chunk, states.indexOf(st), rows), st.ref);
       // In chunk units nothing below this can reach the floor: most species are skipped on one float compare.
       skipBelow[j] = (st.floor / rescale[j]) * (1 - 1e-9);
     });
@@ -235,13 +277,19 @@ export class TreeSoftmax {
           if (weights) {
             const w32 = weights[at];
             if (w32 < skipBelow[j] && w32 >= FLT_MIN) continue;
-            active[j].offer(p, w32 >= FLT_MIN ? w32 * rescale[j] : Math.exp(logits[at] - active[j].ref));
+            active[j].offer(p, w32 >= FLT_MIN ? w32 * rescale[j] : active[j].exactWeightAt(p));
           } else {
-            active[j].offer(p, Math.exp(logits[at] - active[j].ref));
+            active[j].offer(p, Math.exp(logits![at] - active[j].ref));
           }
         }
       }
     }
+  }
+
+  /** exp(float64 logit − ref) of one species: for the rare weights the backend could not represent. */
+  private exactWeightAt(position: number): number {
+    const { index } = this;
+    return Math.exp(this.settings.logitScale * dotFloat64(index.vectors, position * index.dim, this.query, index.dim) - this.ref);
   }
 
   /** Collects a species whose approximate weight (computed exactly as in pass 1) is in [floor, collectedFloor). */
@@ -328,7 +376,10 @@ export class TreeSoftmax {
 
   /** Bound on the absolute error of any probability this image reports. */
   get errorBound(): number {
-    return (2 * this.bound.weight * this.restMass) / this.partitionValue;
+    const screening = (2 * this.bound.weight * this.restMass) / this.partitionValue;
+    // With min_prob unsettled, a sum may lack species never rescored: at most all the approximate mass.
+    const unsettledMinProb = this.settings.minProb > 0 && !this.minProbSettled ? (this.restMass * (1 + this.bound.weight)) / this.partitionValue : 0;
+    return Math.max(screening, unsettledMinProb + screening);
   }
 
   get rescoredCount(): number {
@@ -358,8 +409,14 @@ export class TreeSoftmax {
     return this.totals[rank];
   }
 
-  certified(rank: number): boolean {
-    return this.certifiedRanks[rank];
+  /** The rank's top-1 (and the answer threshold test) is the float64 one. */
+  top1Certified(rank: number): boolean {
+    return this.top1Ranks[rank];
+  }
+
+  /** The rank's whole reported top-k order is the float64 one. */
+  topKCertified(rank: number): boolean {
+    return this.topKRanks[rank];
   }
 
   /**
@@ -383,8 +440,11 @@ export class TreeSoftmax {
       const weight = Math.exp(logit - this.ref);
       const g = index.genusOf[p];
       this.genusExact[g] += weight;
+      this.exactTotal += weight;
       // Subtracting leaves float64 residue; a genus with nothing approximate left gets an exact zero.
-      this.genusApprox[g] = --this.genusPending[g] === 0 ? 0 : this.genusApprox[g] - this.bandWeights[j];
+      const approx = --this.genusPending[g] === 0 ? 0 : this.genusApprox[g] - this.bandWeights[j];
+      this.approxTotal += approx - this.genusApprox[g];
+      this.genusApprox[g] = approx;
       this.exactPosition.push(p);
       this.exactLogit.push(logit);
       this.exactWeight.push(weight);
@@ -415,29 +475,46 @@ export class TreeSoftmax {
     return this.speciesSettled && this.massSettled && this.minProbSettled;
   }
 
+  /**
+   * Σ of the approximate genus sums still outstanding, from the running total: good to ≈1e-16 of the partition,
+   * which is all the selection needs. The reported bound uses `restMassPrecise`.
+   */
   private sumRest(): number {
+    return Math.max(0, this.approxTotal);
+  }
+
+  /** The same sum taken genus by genus, so that a remainder far below the partition keeps its relative precision. */
+  private restMassPrecise(): number {
     let s = 0;
-    for (const v of this.genusApprox) if (v > 0) s += v;
+    const a = this.genusApprox;
+    for (let g = 0; g < a.length; g++) if (a[g] > 0) s += a[g];
     return s;
   }
 
   private sumExact(): number {
-    let s = 0;
-    for (const v of this.genusExact) s += v;
-    return s;
+    return this.exactTotal;
   }
 
   private settleGroups(): void {
     const { settings } = this;
     for (let round = 0; ; round++) {
-      this.restMass = this.sumRest();
+      this.restMass = this.restMassPrecise();
       this.partitionValue = this.sumExact() + this.restMass;
       this.buildTotals();
       const contested = new Set<number>();
-      const certified: boolean[] = [];
-      for (let r = 0; r < SPECIES_RANK; r++) certified.push(this.checkRank(r, contested) && this.minProbSettled);
-      certified.push(this.speciesSettled);
-      this.certifiedRanks = certified;
+      const top1: boolean[] = [];
+      const topK: boolean[] = [];
+      for (let r = 0; r < SPECIES_RANK; r++) {
+        const k = settings.certifyTop[r];
+        const forced = settings.resolveTopK ? k : Math.min(k, 1);
+        const forcedOk = this.checkRank(r, forced, contested) && this.minProbSettled;
+        top1.push(forcedOk && (forced >= 1 || this.checkRank(r, 1, null)));
+        topK.push(forced === k ? forcedOk : this.checkRank(r, k, null) && this.minProbSettled);
+      }
+      top1.push(this.speciesSettled);
+      topK.push(this.speciesSettled);
+      this.top1Ranks = top1;
+      this.topKRanks = topK;
       if (contested.size === 0 || round >= MAX_RESOLVE_ROUNDS || settings.minProb > 0) return;
       if (!this.resolveGenera(contested)) return;
     }
@@ -445,45 +522,48 @@ export class TreeSoftmax {
 
   /** Fills `totals` for every rank above species from the per-genus sums. */
   private buildTotals(): void {
-    const { index, settings, bound } = this;
-    const genera = index.groupCount(GENUS_RANK);
-    const mass = new Float64Array(genera);
-    const error = new Float64Array(genera);
+    const { index, settings, bound, totals } = this;
+    const { mass, error } = totals[GENUS_RANK];
+    mass.fill(0);
+    error.fill(0);
     if (settings.minProb > 0) {
       // pybioclip sums only species above min_prob; all of those are in the exact set once minProbSettled holds.
+      // If the budget ran out first, species not rescored may belong in the sums: their whole approximate mass is the
+      // error interval.
       const cut = settings.minProb * this.partitionValue;
       for (let j = 0; j < this.exactWeight.length; j++) {
         if (this.exactWeight[j] > cut) mass[index.genusOf[this.exactPosition[j]]] += this.exactWeight[j];
       }
+      if (!this.minProbSettled) {
+        for (let g = 0; g < mass.length; g++) if (this.genusApprox[g] > 0) error[g] = this.genusApprox[g] * (1 + bound.weight);
+      }
     } else {
-      for (let g = 0; g < genera; g++) {
-        const rest = Math.max(0, this.genusApprox[g]);
-        mass[g] = this.genusExact[g] + this.genusApprox[g];
-        error[g] = bound.weight * rest;
+      for (let g = 0; g < mass.length; g++) {
+        const approx = this.genusApprox[g];
+        mass[g] = this.genusExact[g] + approx;
+        error[g] = approx > 0 ? bound.weight * approx : 0;
       }
     }
-    const totals: RankTotals[] = new Array(RANK_COUNT);
-    totals[GENUS_RANK] = { mass, error };
     for (let r = GENUS_RANK - 1; r >= 0; r--) {
       const child = totals[r + 1];
       const parents = index.groupParents(r + 1);
-      const m = new Float64Array(index.groupCount(r));
-      const e = new Float64Array(index.groupCount(r));
+      const m = totals[r].mass;
+      const e = totals[r].error;
+      m.fill(0);
+      e.fill(0);
       for (let g = 0; g < parents.length; g++) {
         m[parents[g]] += child.mass[g];
         e[parents[g]] += child.error[g];
       }
-      totals[r] = { mass: m, error: e };
     }
-    this.totals = totals;
   }
 
   /**
-   * Whether the top groups at `rank` are in their float64 order. Adds to `contested` (as genus ranges) every group
-   * whose interval [mass − error, mass + error] overlaps a neighbour it must be ordered against.
+   * Whether the top k groups at `rank` (and the answer threshold test) are in their float64 order. Adds to
+   * `contested`, when given, every group whose interval [mass − error, mass + error] overlaps a neighbour it must be
+   * ordered against.
    */
-  private checkRank(rank: number, contested: Set<number>): boolean {
-    const k = this.settings.certifyTop[rank];
+  private checkRank(rank: number, k: number, contested: Set<number> | null): boolean {
     const needAnswer = this.settings.threshold !== undefined;
     if (k === 0 && !needAnswer) return true;
     const { mass, error } = this.totals[rank];
@@ -492,7 +572,7 @@ export class TreeSoftmax {
     if (top.length === 0) return true;
     let ok = true;
     const flag = (g: number) => {
-      if (error[g] > 0) contested.add(encodeGroup(rank, g));
+      if (error[g] > 0) contested?.add(encodeGroup(rank, g));
       ok = false;
     };
     if (this.settings.relativeTolerance > 0 && k > 0) {
@@ -545,6 +625,8 @@ export class TreeSoftmax {
         forEachCandidateRange(candidates, genusStarts[g], genusStarts[g + 1], (s, e) => {
           for (let p = s; p < e; p++) sum += Math.exp(settings.logitScale * dotFloat64(index.vectors, p * index.dim, this.query, index.dim) - this.ref);
         });
+        this.exactTotal += sum - this.genusExact[g];
+        this.approxTotal -= this.genusApprox[g];
         this.genusExact[g] = sum;
         this.genusApprox[g] = 0;
         this.genusPending[g] = 0;
@@ -557,11 +639,16 @@ export class TreeSoftmax {
   }
 }
 
+/** The factor turning a chunk's float32 weights into exp(logit − ref). */
+function weightRescale(chunk: ScoredChunk, chunkMax: number, ref: number): number {
+  return Math.exp(chunkMax - (chunk.weightOffset ?? 0) - ref);
+}
+
 /** A chunk's max logit for one image: from the backend, or computed. */
 function chunkMaxOf(chunk: ScoredChunk, q: number, rows: number): number {
   if (chunk.chunkMax) return chunk.chunkMax[q];
   let max = -Infinity;
-  for (let i = 0; i < rows; i++) max = Math.max(max, chunk.logits[q * chunk.queryStride + i * chunk.speciesStride]);
+  for (let i = 0; i < rows; i++) max = Math.max(max, chunk.logits![q * chunk.queryStride + i * chunk.speciesStride]);
   return max;
 }
 

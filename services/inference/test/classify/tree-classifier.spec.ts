@@ -29,7 +29,13 @@ describe.each(scorers)('tree-of-life classification with the %s', (_, makeScorer
   let classifier: TreeOfLifeClassifier;
   beforeAll(() => {
     // Tolerances far below 1e-9 make the engine rescore everything a reported score depends on, whatever the scorer.
-    classifier = new TreeOfLifeClassifier(index, { logitScale: reference.logitScale, scorer: makeScorer(), tolerance: 1e-13, relativeTolerance: 1e-11 });
+    classifier = new TreeOfLifeClassifier(index, {
+      logitScale: reference.logitScale,
+      scorer: makeScorer(),
+      tolerance: 1e-13,
+      relativeTolerance: 1e-11,
+      resolveTopK: true,
+    });
   });
 
   for (const scenario of reference.scenarios) {
@@ -55,6 +61,7 @@ describe.each(scorers)('tree-of-life classification with the %s', (_, makeScorer
           }
         }
         expect(Object.values(at50[q].exactness.certified).every(Boolean)).toBe(true);
+        expect(Object.values(at50[q].exactness.topKCertified).every(Boolean)).toBe(true);
         expect(at50[q].exactness.errorBound).toBeLessThanOrEqual(1e-12);
       });
     });

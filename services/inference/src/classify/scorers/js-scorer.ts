@@ -25,7 +25,7 @@ export class JsSpeciesScorer implements SpeciesScorer {
     return { logit, weight: Math.expm1(logit + 4 * UNIT_ROUNDOFF_F64 * logitScale) + 4 * UNIT_ROUNDOFF_F64 };
   }
 
-  async score(index: SpeciesIndex, queries: Float64Array, queryCount: number, ranges: Int32Array, logitScale: number): Promise<ScoredChunk> {
+  async score(index: SpeciesIndex, queries: Float64Array, queryCount: number, ranges: Int32Array, logitScale: number, _topK: number): Promise<ScoredChunk> {
     const dim = index.dim;
     const rows = rangeRows(ranges);
     const logits = new Float64Array(queryCount * rows);

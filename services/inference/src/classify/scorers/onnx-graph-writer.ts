@@ -55,6 +55,7 @@ class ProtoWriter {
 }
 
 export const ONNX_FLOAT = 1;
+export const ONNX_INT64 = 7;
 export const ONNX_DOUBLE = 11;
 
 export type Dim = number | string;
@@ -77,11 +78,20 @@ export interface NodeSpec {
   readonly attributes?: readonly Attribute[];
 }
 
+/** A small constant tensor (graph initializer). */
+export interface ConstantSpec {
+  readonly name: string;
+  readonly elemType: typeof ONNX_INT64;
+  readonly dims: readonly number[];
+  readonly int64: readonly number[];
+}
+
 export interface GraphSpec {
   readonly name: string;
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
   readonly nodes: readonly NodeSpec[];
+  readonly constants?: readonly ConstantSpec[];
   readonly opset: number;
 }
 
@@ -109,7 +119,15 @@ function writeAttribute(w: ProtoWriter, a: Attribute): void {
   }
 }
 
-/** Serialises a single-graph ONNX model (IR version 8) with no initializers. */
+/** TensorProto: dims = 1, data_type = 2, int64_data = 7, name = 8. */
+function writeConstant(w: ProtoWriter, c: ConstantSpec): void {
+  for (const d of c.dims) w.int(1, d);
+  w.int(2, c.elemType);
+  for (const v of c.int64) w.int(7, v);
+  w.string(8, c.name);
+}
+
+/** Serialises a single-graph ONNX model (IR version 8). */
 export function writeOnnxModel(spec: GraphSpec): Uint8Array {
   const model = new ProtoWriter();
   model.int(1, 8).string(2, 'arbor-classify');
@@ -123,6 +141,7 @@ export function writeOnnxModel(spec: GraphSpec): Uint8Array {
       }),
     );
     graph.string(2, spec.name);
+    for (const c of spec.constants ?? []) graph.message(5, (t) => writeConstant(t, c));
     for (const v of spec.inputs) graph.message(11, (vi) => writeValueInfo(vi, v));
     for (const v of spec.outputs) graph.message(12, (vi) => writeValueInfo(vi, v));
   });

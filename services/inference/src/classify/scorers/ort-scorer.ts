@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { rangeRows } from '../candidates.ts';
 import type { SpeciesIndex } from '../species-index.ts';
-import { writeOnnxModel, ONNX_FLOAT } from './onnx-graph-writer.ts';
+import { writeOnnxModel, ONNX_FLOAT, ONNX_INT64 } from './onnx-graph-writer.ts';
 import { gamma, UNIT_ROUNDOFF_F32, type ScoredChunk, type ScorerErrorBound, type SpeciesScorer } from './scorer.ts';
 
 export interface OrtSpeciesScorerOptions {
@@ -12,12 +12,20 @@ export interface OrtSpeciesScorerOptions {
   readonly createSession?: (model: Uint8Array) => Promise<ort.InferenceSession>;
 }
 
+/**
+ * Weights are exp(logit − chunk max + 87): at most e^87 ≈ 6e37 (below float32's 3.4e38), and a species stays a normal
+ * float32 down to 174 logits below the max instead of 87, so the engine's fast path almost never meets a subnormal.
+ */
+const WEIGHT_OFFSET = 87;
+/** Smallest normal float32: below it a weight has lost relative precision. */
+const FLT_MIN = 1.1754943508222875e-38;
 /** Relative error of MLAS's vectorised float32 exp, with margin (it is accurate to a few ulp). */
 const EXP_RELATIVE_ERROR = 16 * UNIT_ROUNDOFF_F32;
 
 /**
  * The screening graph, species-major: logits[r, q] = species[r] · queries_t[:, q] (float32 MatMul; the queries come
- * pre-scaled by logitScale), each query's max over the chunk, and exp(logits − max). Species-major keeps the big
+ * pre-scaled by logitScale), each query's max over the chunk, weights exp(logits − max + 87), their top k and the
+ * count of subnormal weights. Species-major keeps the big
  * operand in its stored row layout and measured faster than Gemm with transB here.
  */
 export function screeningModel(dim: number): Uint8Array {
@@ -27,18 +35,28 @@ export function screeningModel(dim: number): Uint8Array {
     inputs: [
       { name: 'species', elemType: ONNX_FLOAT, shape: ['rows', dim] },
       { name: 'queries_t', elemType: ONNX_FLOAT, shape: [dim, 'batch'] },
+      { name: 'top_k', elemType: ONNX_INT64, shape: [1] },
+      { name: 'flt_min', elemType: ONNX_FLOAT, shape: [1] },
+      { name: 'weight_offset', elemType: ONNX_FLOAT, shape: [1] },
     ],
     outputs: [
-      { name: 'logits', elemType: ONNX_FLOAT, shape: ['rows', 'batch'] },
       { name: 'chunk_max', elemType: ONNX_FLOAT, shape: [1, 'batch'] },
       { name: 'weights', elemType: ONNX_FLOAT, shape: ['rows', 'batch'] },
+      { name: 'top_weights', elemType: ONNX_FLOAT, shape: ['k', 'batch'] },
+      { name: 'underflows', elemType: ONNX_FLOAT, shape: [1, 'batch'] },
     ],
     nodes: [
       { op: 'MatMul', inputs: ['species', 'queries_t'], outputs: ['logits'] },
       { op: 'ReduceMax', inputs: ['logits'], outputs: ['chunk_max'], attributes: [{ name: 'axes', ints: [0] }, { name: 'keepdims', int: 1 }] },
       { op: 'Sub', inputs: ['logits', 'chunk_max'], outputs: ['shifted'] },
-      { op: 'Exp', inputs: ['shifted'], outputs: ['weights'] },
+      { op: 'Add', inputs: ['shifted', 'weight_offset'], outputs: ['raised'] },
+      { op: 'Exp', inputs: ['raised'], outputs: ['weights'] },
+      { op: 'TopK', inputs: ['weights', 'top_k'], outputs: ['top_weights', 'top_index'], attributes: [{ name: 'axis', int: 0 }] },
+      { op: 'Less', inputs: ['weights', 'flt_min'], outputs: ['is_low'] },
+      { op: 'Cast', inputs: ['is_low'], outputs: ['low'], attributes: [{ name: 'to', int: ONNX_FLOAT }] },
+      { op: 'ReduceSum', inputs: ['low', 'sum_axes'], outputs: ['underflows'], attributes: [{ name: 'keepdims', int: 1 }] },
     ],
+    constants: [{ name: 'sum_axes', elemType: ONNX_INT64, dims: [1], int64: [0] }],
   });
 }
 
@@ -57,9 +75,13 @@ export class OrtSpeciesScorer implements SpeciesScorer {
 
   errorBound(logitScale: number, dim: number): ScorerErrorBound {
     // Dot product of length dim in float32 (any order, with or without FMA): γ_dim·Σ|x_k y_k| ≤ γ_dim·‖x‖‖y‖ for
-    // unit vectors. Rounding the scaled float64 query to float32 adds u·‖x‖‖y‖; logits − max adds u·2·scale.
+    // unit vectors. Rounding the scaled float64 query to float32 adds u·‖x‖‖y‖.
     // The engine also reads logits back from the float32 weights (ln w), which adds the exp's relative error.
-    const logit = logitScale * (gamma(dim, UNIT_ROUNDOFF_F32) * (1 + UNIT_ROUNDOFF_F32) + 2 * UNIT_ROUNDOFF_F32) + 2 * UNIT_ROUNDOFF_F32 * logitScale + 2 * EXP_RELATIVE_ERROR;
+    // Shifting by the max and the offset rounds once more: u·(2·scale + offset).
+    const logit =
+      logitScale * (gamma(dim, UNIT_ROUNDOFF_F32) * (1 + UNIT_ROUNDOFF_F32) + 2 * UNIT_ROUNDOFF_F32) +
+      UNIT_ROUNDOFF_F32 * (4 * logitScale + WEIGHT_OFFSET) +
+      2 * EXP_RELATIVE_ERROR;
     return { logit, weight: Math.expm1(logit) + EXP_RELATIVE_ERROR * Math.exp(logit) };
   }
 
@@ -80,22 +102,29 @@ export class OrtSpeciesScorer implements SpeciesScorer {
     return s;
   }
 
-  async score(index: SpeciesIndex, queries: Float64Array, queryCount: number, ranges: Int32Array, logitScale: number): Promise<ScoredChunk> {
+  async score(index: SpeciesIndex, queries: Float64Array, queryCount: number, ranges: Int32Array, logitScale: number, topK: number): Promise<ScoredChunk> {
     const dim = index.dim;
     const session = await this.session(dim);
     const queriesT = new Float32Array(dim * queryCount);
     for (let q = 0; q < queryCount; q++) for (let k = 0; k < dim; k++) queriesT[k * queryCount + q] = logitScale * queries[q * dim + k];
     const rows = rangeRows(ranges);
+    const topCount = Math.max(1, Math.min(topK, rows));
     const out = await session.run({
       species: new ort.Tensor('float32', speciesRows(index, ranges, rows), [rows, dim]),
       queries_t: new ort.Tensor('float32', queriesT, [dim, queryCount]),
+      top_k: new ort.Tensor('int64', BigInt64Array.of(BigInt(topCount)), [1]),
+      flt_min: new ort.Tensor('float32', Float32Array.of(FLT_MIN), [1]),
+      weight_offset: new ort.Tensor('float32', Float32Array.of(WEIGHT_OFFSET), [1]),
     });
     return {
-      logits: out.logits.data as Float32Array,
       queryStride: 1,
       speciesStride: queryCount,
       chunkMax: out.chunk_max.data as Float32Array,
       weights: out.weights.data as Float32Array,
+      weightOffset: WEIGHT_OFFSET,
+      topWeights: out.top_weights.data as Float32Array,
+      topCount,
+      underflows: out.underflows.data as Float32Array,
     };
   }
 

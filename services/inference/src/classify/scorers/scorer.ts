@@ -5,15 +5,27 @@ import type { SpeciesIndex } from '../species-index.ts';
  * `q · queryStride + i · speciesStride`: query-major (stride 1 along species) or species-major (stride = queries).
  */
 export interface ScoredChunk {
-  readonly logits: Float32Array | Float64Array;
+  /** Required unless `weights` and `chunkMax` are given. */
+  readonly logits?: Float32Array | Float64Array;
   readonly queryStride: number;
   readonly speciesStride: number;
   /**
-   * Optional, from backends that exponentiate natively: weights = exp(logits − chunkMax[q]), same layout.
-   * When absent the engine computes exp in float64.
+   * Optional, from backends that exponentiate natively: weights = exp(logits − chunkMax[q] + weightOffset), same
+   * layout. The offset (e.g. 87) moves float32's range so that weights far below the max stay normal numbers.
+   * When absent the engine computes exp in float64 from `logits`. Where a weight is subnormal, the engine recomputes
+   * that species' logit in float64.
    */
   readonly weights?: Float32Array;
+  readonly weightOffset?: number;
   readonly chunkMax?: Float32Array | Float64Array;
+  /**
+   * Optional, with `weights`: the `topK` largest weights of the chunk per query (topK × queries, species-major), and
+   * per query the number of weights below FLT_MIN (subnormal or zero). With both, the engine's per-species work is a
+   * single add.
+   */
+  readonly topWeights?: Float32Array;
+  readonly topCount?: number;
+  readonly underflows?: Float32Array;
 }
 
 export interface ScorerErrorBound {
@@ -35,8 +47,9 @@ export interface SpeciesScorer {
   /**
    * @param queries queryCount × dim unit vectors, computed in float64.
    * @param ranges the chunk's species as [start, end) position pairs; logits follow that order.
+   * @param topK how many of the largest weights per query the engine tracks (backends may report them).
    */
-  score(index: SpeciesIndex, queries: Float64Array, queryCount: number, ranges: Int32Array, logitScale: number): Promise<ScoredChunk>;
+  score(index: SpeciesIndex, queries: Float64Array, queryCount: number, ranges: Int32Array, logitScale: number, topK: number): Promise<ScoredChunk>;
   close?(): Promise<void>;
 }
 
