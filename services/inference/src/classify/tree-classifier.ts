@@ -1,11 +1,11 @@
 import { candidateChunks, resolveCandidates, type Subset } from './candidates.ts';
 import { ClassifyError } from './errors.ts';
-import { rankIndex, RANKS, SPECIES_RANK, type RankName } from './ranks.ts';
+import { GENUS_RANK, rankIndex, RANKS, SPECIES_RANK, type RankName } from './ranks.ts';
 import { groupRow, type PredictionRow } from './rows.ts';
 import { JsSpeciesScorer } from './scorers/js-scorer.ts';
 import type { ScoredChunk, SpeciesScorer } from './scorers/scorer.ts';
 import type { SpeciesIndex } from './species-index.ts';
-import { allocateRankTotals, topGroups, TreeSoftmax } from './tree-softmax.ts';
+import { allocateRankTotals, FoldBuffer, topGroups, trackedCount, TreeSoftmax } from './tree-softmax.ts';
 import { unitFloat64 } from './vectors.ts';
 
 export const DEFAULT_K = 5;
@@ -155,19 +155,27 @@ export class TreeOfLifeClassifier {
     );
 
     const chunks = candidateChunks(candidates, this.scorer.chunkRows);
-    const topK = Math.min(ranks.includes(SPECIES_RANK) ? k : 1, candidates.count) + 1;
+    const topK = trackedCount(Math.min(ranks.includes(SPECIES_RANK) ? k : 1, candidates.count));
     const score = (ranges: Int32Array) => this.scorer.score(index, queries, count, ranges, this.logitScale, topK);
     // Pass 1. One chunk stays in flight: a native scorer computes the next block while this thread folds the
-    // current one. The scored chunks are kept (B × N logits and weights) for the selection pass.
+    // current one. The scored chunks (B × N weights, or logits) are kept for a possible collection pass.
     const scored: ScoredChunk[] = [];
+    const fold = new FoldBuffer(index.groupCount(GENUS_RANK), count);
     let next: Promise<ScoredChunk> | undefined = score(chunks[0]);
-    for (let c = 0; c < chunks.length; c++) {
-      const chunk: ScoredChunk = await next!;
-      next = c + 1 < chunks.length ? score(chunks[c + 1]) : undefined;
-      TreeSoftmax.foldChunk(states, chunks[c], chunk);
-      scored.push(chunk);
+    try {
+      for (let c = 0; c < chunks.length; c++) {
+        const chunk: ScoredChunk = await next!;
+        next = c + 1 < chunks.length ? score(chunks[c + 1]) : undefined;
+        TreeSoftmax.foldChunk(states, chunks[c], chunk, fold);
+        scored.push(chunk);
+      }
+    } catch (e) {
+      // Do not leave the chunk in flight to reject unobserved.
+      await next?.catch(() => undefined);
+      throw e;
     }
-    // Pass 2, repeated only while some image asks for more species than its histogram predicted.
+    TreeSoftmax.endFold(states, fold);
+    // Pass 2, only for images whose floor lies below what their tracked list holds; repeated while one asks for more.
     let wanted = states.map((s) => s.selectFloor());
     while (wanted.some(Boolean)) {
       chunks.forEach((ranges, c) => TreeSoftmax.collectChunk(states, ranges, scored[c]));

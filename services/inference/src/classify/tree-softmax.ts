@@ -30,6 +30,28 @@ export interface TreeSoftmaxSettings {
   readonly threshold: number | undefined;
 }
 
+/** How many of the largest weights an image tracks (and asks the scorer for) when k species are reported. */
+export function trackedCount(k: number): number {
+  return k + 1 + TRACK_EXTRA;
+}
+
+/**
+ * Pass-1 genus sums of a whole batch, interleaved (genus-major, image-minor) so that closing a genus writes one
+ * contiguous row of `images` values instead of touching one array per image; `TreeSoftmax.endFold` hands each image
+ * its column. Species counts per genus are the same for every image and kept once.
+ */
+export class FoldBuffer {
+  readonly approx: Float64Array;
+  readonly pending: Int32Array;
+  constructor(
+    genera: number,
+    readonly images: number,
+  ) {
+    this.approx = new Float64Array(genera * images);
+    this.pending = new Int32Array(genera);
+  }
+}
+
 /** Zeroed per-rank sums for every rank above species, for TreeSoftmax's `totals`. */
 export function allocateRankTotals(index: SpeciesIndex): RankTotals[] {
   const totals: RankTotals[] = [];
@@ -56,9 +78,11 @@ export interface RankTotals {
 
 const MAX_RESOLVE_ROUNDS = 16;
 const MAX_SELECT_ROUNDS = 4;
+/** Species tracked beyond the k + 1 the species floor needs. */
+const TRACK_EXTRA = 24;
 /** Share of `maxRescored` the selection rounds may use; the rest is kept for resolving contested groups. */
 const SELECT_SHARE = 0.75;
-/** Each later selection round lowers a failing floor by this factor (an octave of e ≈ 2.7 per round, cubed). */
+/** Each later selection round lowers a still-failing floor by this factor (3 logit units). */
 const ROUND_STEP = Math.exp(-3);
 /** Smallest normal float32. */
 const FLT_MIN = 1.1754943508222875e-38;
@@ -69,17 +93,21 @@ const COUNT_SCRATCH = new Float64Array(BUCKET_COUNT);
 /**
  * The softmax of one image over the candidate species, made exact where it decides anything.
  *
- * Pass 1 (`foldChunk`, per scored chunk): per-genus float64 sums of the approximate weights exp(logit − ref), and the
- * k + 1 largest weights. `ref` is the first chunk's max and stays fixed: |logit| ≤ logitScale ≤ 300, so no weight
- * overflows or underflows. Per species and image that is one add and one (almost always false) comparison.
+ * Pass 1 (`foldChunk`, per scored chunk, all images of the batch together): per-genus float64 sums of the
+ * approximate weights exp(logit − ref) (in a `FoldBuffer`, handed to each image by `endFold`), and the image's
+ * k + 1 + 24 largest weights with their species. `ref` is the first chunk's max and stays fixed: |logit| ≤
+ * logitScale ≤ 300, so no weight overflows or underflows. With a backend that reports its chunk top-k, the work per
+ * species and image is a single add.
  * Then `selectFloor` picks a weight floor the float64 step must reach: 2δ below the (k+1)-th species (so the species
  * top-k cannot change), every species that could exceed `minProb`, and low enough that what stays approximate cannot
- * move any probability by more than `tolerance` (bounded per genus by min(mass, count × floor)).
- * Pass 2 (`collectChunk`, over the same stored chunks): gathers the species at or above the floor (trimmed to the
- * budget by weight); `rescore` recomputes them in float64 and swaps their approximate weights for exact ones. If an
+ * move any probability by more than `tolerance` (bounded per genus by min(mass, count × floor)). When the floor lies
+ * above the smallest tracked weight, the tracked list already holds every species that must be rescored.
+ * Otherwise pass 2 (`collectChunk`, over the stored chunks) gathers the species at or above the floor (trimmed to the
+ * budget by weight). `rescore` recomputes them in float64 and swaps their approximate weights for exact ones. If an
  * exact check still fails, the failing floor is lowered and the next band collected, a few rounds at most.
  * Finally `settleGroups` sums every rank from the genus sums with an error interval per group, and rescores whole
- * genera in float64 wherever a top-k order (or the answer threshold) is not yet decided by those intervals.
+ * genera in float64 wherever a top-1 (or, with resolveTopK, a top-k order), or the answer threshold, is not yet
+ * decided by those intervals.
  */
 export class TreeSoftmax {
   private ref = Number.NaN;
@@ -91,8 +119,12 @@ export class TreeSoftmax {
   /** Σ genusApprox and Σ genusExact, kept up to date so that no pass over the genera is needed to read them. */
   private approxTotal = 0;
   private exactTotal = 0;
-  /** The k + 1 largest approximate weights seen, ascending. */
+  /**
+   * The largest approximate weights seen (ascending) and their species: k + 1 decide the species floor, and up to
+   * TRACK_EXTRA more let a confident image take its float64 set from this list instead of a collection pass.
+   */
   private readonly top: Float64Array;
+  private readonly topPositions: Int32Array;
   /** Species with approximate weight ≥ floor are collected; those ≥ collectedFloor already were. */
   private floor = Infinity;
   private collectedFloor = Infinity;
@@ -129,7 +161,8 @@ export class TreeSoftmax {
     this.genusExact = new Float64Array(genera);
     this.genusResolved = new Uint8Array(genera);
     this.genusPending = new Int32Array(genera);
-    this.top = new Float64Array(this.speciesK() + 1);
+    this.top = new Float64Array(trackedCount(this.speciesK()));
+    this.topPositions = new Int32Array(this.top.length).fill(-1);
   }
 
   private speciesK(): number {
@@ -140,7 +173,7 @@ export class TreeSoftmax {
    * Pass 1 over one scored chunk, for every image. The chunk's arrays are walked species by species with the images
    * inside, so a species-major chunk (ONNX Runtime) is read once, sequentially.
    */
-  static foldChunk(states: readonly TreeSoftmax[], ranges: Int32Array, chunk: ScoredChunk): void {
+  static foldChunk(states: readonly TreeSoftmax[], ranges: Int32Array, chunk: ScoredChunk, fold: FoldBuffer): void {
     const count = states.length;
     const rows = rangeRows(ranges);
     const rescale = new Float64Array(count);
@@ -150,53 +183,69 @@ export class TreeSoftmax {
       if (Number.isNaN(st.ref)) st.ref = cmax;
       rescale[q] = weightRescale(chunk, cmax, st.ref);
     }
-    if (chunk.weights) TreeSoftmax.foldWeights(states, ranges, chunk, chunk.weights, rescale);
-    else TreeSoftmax.foldLogits(states, ranges, chunk);
+    const genusOf = states[0].index.genusOf;
+    for (let r = 0; r < ranges.length; r += 2) {
+      for (let p = ranges[r]; p < ranges[r + 1]; p++) fold.pending[genusOf[p]]++;
+    }
+    if (chunk.weights) TreeSoftmax.foldWeights(states, ranges, chunk, chunk.weights, rescale, fold);
+    else TreeSoftmax.foldLogits(states, ranges, chunk, fold);
+  }
+
+  /** After the last chunk: each image takes its column of the batch's genus sums. */
+  static endFold(states: readonly TreeSoftmax[], fold: FoldBuffer): void {
+    const n = fold.images;
+    states.forEach((st, q) => {
+      const a = st.genusApprox;
+      let total = 0;
+      for (let g = 0; g < a.length; g++) {
+        const v = fold.approx[g * n + q];
+        a[g] = v;
+        total += v;
+      }
+      st.approxTotal = total;
+      st.genusPending.set(fold.pending);
+    });
   }
 
   /**
-   * The fast path, for float32 weights exp(logit − chunk max) from the backend. Genus sums are kept in chunk units
-   * and rescaled once per genus. When the backend also reports each query's top weights and underflow count, the
-   * per-species work is one add; otherwise the top list is tracked here (`enter[q]` is its threshold in chunk units)
-   * and subnormal weights are recomputed in float64.
+   * The fast path, for float32 weights exp(logit − chunk max + offset) from the backend. Genus sums are kept in chunk
+   * units and rescaled once per genus. When the backend also reports each query's top weights and underflow count,
+   * the per-species work is one add; otherwise the top list is tracked here (`enter[q]` is its threshold in chunk
+   * units) and subnormal weights are recomputed in float64.
    */
-  private static foldWeights(states: readonly TreeSoftmax[], ranges: Int32Array, chunk: ScoredChunk, weights: Float32Array, rescale: Float64Array): void {
+  private static foldWeights(states: readonly TreeSoftmax[], ranges: Int32Array, chunk: ScoredChunk, weights: Float32Array, rescale: Float64Array, fold: FoldBuffer): void {
     const count = states.length;
-    const { queryStride: qs, speciesStride: ss, topWeights, topCount, underflows } = chunk;
-    const reported = topWeights !== undefined && topCount !== undefined && underflows !== undefined && underflows.every((u) => u === 0);
+    const { queryStride: qs, speciesStride: ss, topWeights, topRows, topCount, underflows } = chunk;
+    const reported =
+      topWeights !== undefined && topRows !== undefined && topCount !== undefined && underflows !== undefined && underflows.every((u) => u === 0);
     if (reported) {
       for (let q = 0; q < count; q++) {
         const st = states[q];
         for (let j = 0; j < topCount; j++) {
           const w = topWeights[j * count + q] * rescale[q];
-          if (w > st.top[0]) st.enterTop(w);
+          if (w > st.top[0]) st.enterTop(w, rowPosition(ranges, topRows[j * count + q]));
         }
       }
     }
     const acc = new Float64Array(count);
     const enter = Float64Array.from(states, (st, q) => st.top[0] / rescale[q]);
     const genusOf = states[0].index.genusOf;
+    const sums = fold.approx;
     let i = 0;
     for (let r = 0; r < ranges.length; r += 2) {
       const end = ranges[r + 1];
       let genus = genusOf[ranges[r]];
-      let run = 0;
       for (let p = ranges[r]; p <= end; p++, i++) {
         const g = p < end ? genusOf[p] : -1;
         if (g !== genus) {
+          const row = genus * count;
           for (let q = 0; q < count; q++) {
-            const add = acc[q] * rescale[q];
-            const st = states[q];
-            st.genusApprox[genus] += add;
-            st.approxTotal += add;
-            st.genusPending[genus] += run;
+            sums[row + q] += acc[q] * rescale[q];
             acc[q] = 0;
           }
           if (p === end) break;
-          run = 0;
           genus = g;
         }
-        run++;
         const base = i * ss;
         if (reported) {
           for (let q = 0; q < count; q++) acc[q] += weights[base + q * qs];
@@ -206,12 +255,12 @@ export class TreeSoftmax {
           const w32 = weights[base + q * qs];
           if (w32 >= FLT_MIN) {
             acc[q] += w32;
-            if (w32 > enter[q]) enter[q] = states[q].enterTop(w32 * rescale[q]) / rescale[q];
+            if (w32 > enter[q]) enter[q] = states[q].enterTop(w32 * rescale[q], p) / rescale[q];
           } else {
             // Subnormal or zero float32 (far below the chunk max): this species' logit is recomputed in float64.
             const w = states[q].exactWeightAt(p);
             acc[q] += w / rescale[q];
-            if (w > states[q].top[0]) enter[q] = states[q].enterTop(w) / rescale[q];
+            if (w > states[q].top[0]) enter[q] = states[q].enterTop(w, p) / rescale[q];
           }
         }
       }
@@ -219,34 +268,35 @@ export class TreeSoftmax {
   }
 
   /** The general path, for backends that return logits only (the TypeScript scorer). */
-  private static foldLogits(states: readonly TreeSoftmax[], ranges: Int32Array, chunk: ScoredChunk): void {
+  private static foldLogits(states: readonly TreeSoftmax[], ranges: Int32Array, chunk: ScoredChunk, fold: FoldBuffer): void {
     const { queryStride: qs, speciesStride: ss } = chunk;
     const logits = chunk.logits!;
     const genusOf = states[0].index.genusOf;
+    const n = fold.images;
     states.forEach((st, q) => {
       let i = 0;
       for (let r = 0; r < ranges.length; r += 2) {
         for (let p = ranges[r]; p < ranges[r + 1]; p++, i++) {
           const w = Math.exp(logits[q * qs + i * ss] - st.ref);
-          const g = genusOf[p];
-          st.genusApprox[g] += w;
-          st.approxTotal += w;
-          st.genusPending[g]++;
-          if (w > st.top[0]) st.enterTop(w);
+          fold.approx[genusOf[p] * n + q] += w;
+          if (w > st.top[0]) st.enterTop(w, p);
         }
       }
     });
   }
 
   /** Inserts a weight into the ascending top list, dropping the smallest; returns the new entry threshold. */
-  private enterTop(w: number): number {
+  private enterTop(w: number, position: number): number {
     const a = this.top;
+    const at = this.topPositions;
     let i = 0;
     while (i + 1 < a.length && a[i + 1] < w) {
       a[i] = a[i + 1];
+      at[i] = at[i + 1];
       i++;
     }
     a[i] = w;
+    at[i] = position;
     return a[0];
   }
 
@@ -321,12 +371,19 @@ export class TreeSoftmax {
     const { settings, bound } = this;
     const slack = Math.exp(-(2 * bound.logit + 1e-9));
     // Species top-k: 2δ below the (k+1)-th largest approximate weight (0 when there are at most k + 1 candidates).
-    let floor = this.top[0] * slack * this.floorScale.species;
+    let floor = this.top[this.top.length - this.speciesK() - 1] * slack * this.floorScale.species;
     const total = this.sumExact() + this.sumRest();
     // pybioclip min_prob: every species whose probability could exceed it.
     if (settings.minProb > 0) floor = Math.min(floor, settings.minProb * total * slack * slack * this.floorScale.minProb);
     floor = Math.min(floor, this.massFloor(total) * this.floorScale.mass);
     if (floor < this.floor) this.floor = floor;
+    // Every species at or above the floor is in the tracked list when the list's smallest entry is below the floor
+    // (or the list holds every candidate): take the band from it and check again, without a pass over the chunks.
+    const listHoldsAll = this.topPositions[0] < 0 || this.top[0] < this.floor;
+    if (this.needsCollection && listHoldsAll) {
+      for (let j = 0; j < this.top.length; j++) if (this.topPositions[j] >= 0) this.offer(this.topPositions[j], this.top[j]);
+      return this.selectFloor();
+    }
     return this.needsCollection;
   }
 
@@ -637,6 +694,16 @@ export class TreeSoftmax {
     }
     return progressed;
   }
+}
+
+/** Position of a chunk's row (rows number the chunk's ranges in order). */
+function rowPosition(ranges: Int32Array, row: number): number {
+  for (let r = 0; r < ranges.length; r += 2) {
+    const n = ranges[r + 1] - ranges[r];
+    if (row < n) return ranges[r] + row;
+    row -= n;
+  }
+  throw new RangeError(`row ${row} beyond the chunk`);
 }
 
 /** The factor turning a chunk's float32 weights into exp(logit − ref). */

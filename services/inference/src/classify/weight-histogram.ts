@@ -3,7 +3,8 @@ import { endianness } from 'node:os';
 /**
  * Buckets for positive weights by the top 16 bits of their float64 encoding (sign, 11 exponent bits, 4 mantissa
  * bits): 16 buckets per octave, ln(2)/16 ≈ 0.043 logit units wide, over the whole float64 range. Monotone (a larger
- * weight never lands in a lower bucket) and cheap: no logarithm.
+ * weight never lands in a lower bucket) and cheap: no logarithm. The engine histograms genus mean weights with them
+ * to choose its float64 floor.
  */
 export const BUCKETS_PER_OCTAVE = 16;
 /** Buckets of finite positive doubles (exponent field 0 … 2046). */

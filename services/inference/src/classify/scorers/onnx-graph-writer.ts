@@ -78,13 +78,10 @@ export interface NodeSpec {
   readonly attributes?: readonly Attribute[];
 }
 
-/** A small constant tensor (graph initializer). */
-export interface ConstantSpec {
-  readonly name: string;
-  readonly elemType: typeof ONNX_INT64;
-  readonly dims: readonly number[];
-  readonly int64: readonly number[];
-}
+/** A small constant tensor (graph initializer), int64 or float. */
+export type ConstantSpec =
+  | { readonly name: string; readonly elemType: typeof ONNX_INT64; readonly dims: readonly number[]; readonly int64: readonly number[] }
+  | { readonly name: string; readonly elemType: typeof ONNX_FLOAT; readonly dims: readonly number[]; readonly float: readonly number[] };
 
 export interface GraphSpec {
   readonly name: string;
@@ -119,11 +116,12 @@ function writeAttribute(w: ProtoWriter, a: Attribute): void {
   }
 }
 
-/** TensorProto: dims = 1, data_type = 2, int64_data = 7, name = 8. */
+/** TensorProto: dims = 1, data_type = 2, float_data = 4, int64_data = 7, name = 8. */
 function writeConstant(w: ProtoWriter, c: ConstantSpec): void {
   for (const d of c.dims) w.int(1, d);
   w.int(2, c.elemType);
-  for (const v of c.int64) w.int(7, v);
+  if ('int64' in c) for (const v of c.int64) w.int(7, v);
+  else for (const v of c.float) w.float(4, v);
   w.string(8, c.name);
 }
 

@@ -19,6 +19,8 @@ export interface OrtSpeciesScorerOptions {
 const WEIGHT_OFFSET = 87;
 /** Smallest normal float32: below it a weight has lost relative precision. */
 const FLT_MIN = 1.1754943508222875e-38;
+/** Top weights the graph reports per chunk and query unless more are asked for (the engine tracks k + 25). */
+const DEFAULT_TRACKED = 32;
 /** Relative error of MLAS's vectorised float32 exp, with margin (it is accurate to a few ulp). */
 const EXP_RELATIVE_ERROR = 16 * UNIT_ROUNDOFF_F32;
 
@@ -28,22 +30,27 @@ const EXP_RELATIVE_ERROR = 16 * UNIT_ROUNDOFF_F32;
  * count of subnormal weights. Species-major keeps the big
  * operand in its stored row layout and measured faster than Gemm with transB here.
  */
-export function screeningModel(dim: number): Uint8Array {
+export function screeningModel(dim: number, topK = DEFAULT_TRACKED): Uint8Array {
   return writeOnnxModel({
     name: 'arbor_species_screening',
     opset: 17,
     inputs: [
       { name: 'species', elemType: ONNX_FLOAT, shape: ['rows', dim] },
       { name: 'queries_t', elemType: ONNX_FLOAT, shape: [dim, 'batch'] },
-      { name: 'top_k', elemType: ONNX_INT64, shape: [1] },
-      { name: 'flt_min', elemType: ONNX_FLOAT, shape: [1] },
-      { name: 'weight_offset', elemType: ONNX_FLOAT, shape: [1] },
     ],
     outputs: [
       { name: 'chunk_max', elemType: ONNX_FLOAT, shape: [1, 'batch'] },
       { name: 'weights', elemType: ONNX_FLOAT, shape: ['rows', 'batch'] },
       { name: 'top_weights', elemType: ONNX_FLOAT, shape: ['k', 'batch'] },
+      { name: 'top_rows', elemType: ONNX_INT64, shape: ['k', 'batch'] },
       { name: 'underflows', elemType: ONNX_FLOAT, shape: [1, 'batch'] },
+    ],
+    constants: [
+      { name: 'weight_offset', elemType: ONNX_FLOAT, dims: [1], float: [WEIGHT_OFFSET] },
+      { name: 'flt_min', elemType: ONNX_FLOAT, dims: [1], float: [FLT_MIN] },
+      { name: 'top_k_max', elemType: ONNX_INT64, dims: [1], int64: [topK] },
+      { name: 'axis_0', elemType: ONNX_INT64, dims: [1], int64: [0] },
+      { name: 'axis_1', elemType: ONNX_INT64, dims: [1], int64: [1] },
     ],
     nodes: [
       { op: 'MatMul', inputs: ['species', 'queries_t'], outputs: ['logits'] },
@@ -51,12 +58,15 @@ export function screeningModel(dim: number): Uint8Array {
       { op: 'Sub', inputs: ['logits', 'chunk_max'], outputs: ['shifted'] },
       { op: 'Add', inputs: ['shifted', 'weight_offset'], outputs: ['raised'] },
       { op: 'Exp', inputs: ['raised'], outputs: ['weights'] },
-      { op: 'TopK', inputs: ['weights', 'top_k'], outputs: ['top_weights', 'top_index'], attributes: [{ name: 'axis', int: 0 }] },
+      // TopK needs k ≤ rows: k = min(top_k_max, rows of this chunk).
+      { op: 'Shape', inputs: ['weights'], outputs: ['shape'] },
+      { op: 'Slice', inputs: ['shape', 'axis_0', 'axis_1'], outputs: ['rows'] },
+      { op: 'Min', inputs: ['rows', 'top_k_max'], outputs: ['top_k'] },
+      { op: 'TopK', inputs: ['weights', 'top_k'], outputs: ['top_weights', 'top_rows'], attributes: [{ name: 'axis', int: 0 }] },
       { op: 'Less', inputs: ['weights', 'flt_min'], outputs: ['is_low'] },
       { op: 'Cast', inputs: ['is_low'], outputs: ['low'], attributes: [{ name: 'to', int: ONNX_FLOAT }] },
-      { op: 'ReduceSum', inputs: ['low', 'sum_axes'], outputs: ['underflows'], attributes: [{ name: 'keepdims', int: 1 }] },
+      { op: 'ReduceSum', inputs: ['low', 'axis_0'], outputs: ['underflows'], attributes: [{ name: 'keepdims', int: 1 }] },
     ],
-    constants: [{ name: 'sum_axes', elemType: ONNX_INT64, dims: [1], int64: [0] }],
   });
 }
 
@@ -85,11 +95,11 @@ export class OrtSpeciesScorer implements SpeciesScorer {
     return { logit, weight: Math.expm1(logit) + EXP_RELATIVE_ERROR * Math.exp(logit) };
   }
 
-  private session(dim: number): Promise<ort.InferenceSession> {
-    const key = `${dim}`;
+  private session(dim: number, topK: number): Promise<ort.InferenceSession> {
+    const key = `${dim}/${topK}`;
     let s = this.sessions.get(key);
     if (!s) {
-      const model = screeningModel(dim);
+      const model = screeningModel(dim, topK);
       s = this.options.createSession
         ? this.options.createSession(model)
         : ort.InferenceSession.create(model, {
@@ -104,17 +114,15 @@ export class OrtSpeciesScorer implements SpeciesScorer {
 
   async score(index: SpeciesIndex, queries: Float64Array, queryCount: number, ranges: Int32Array, logitScale: number, topK: number): Promise<ScoredChunk> {
     const dim = index.dim;
-    const session = await this.session(dim);
+    // One graph per power of two of the tracked count, so that any k reuses a session.
+    const tracked = Math.max(DEFAULT_TRACKED, 2 ** Math.ceil(Math.log2(Math.max(1, topK))));
+    const session = await this.session(dim, tracked);
     const queriesT = new Float32Array(dim * queryCount);
     for (let q = 0; q < queryCount; q++) for (let k = 0; k < dim; k++) queriesT[k * queryCount + q] = logitScale * queries[q * dim + k];
     const rows = rangeRows(ranges);
-    const topCount = Math.max(1, Math.min(topK, rows));
     const out = await session.run({
       species: new ort.Tensor('float32', speciesRows(index, ranges, rows), [rows, dim]),
       queries_t: new ort.Tensor('float32', queriesT, [dim, queryCount]),
-      top_k: new ort.Tensor('int64', BigInt64Array.of(BigInt(topCount)), [1]),
-      flt_min: new ort.Tensor('float32', Float32Array.of(FLT_MIN), [1]),
-      weight_offset: new ort.Tensor('float32', Float32Array.of(WEIGHT_OFFSET), [1]),
     });
     return {
       queryStride: 1,
@@ -123,7 +131,8 @@ export class OrtSpeciesScorer implements SpeciesScorer {
       weights: out.weights.data as Float32Array,
       weightOffset: WEIGHT_OFFSET,
       topWeights: out.top_weights.data as Float32Array,
-      topCount,
+      topRows: Int32Array.from(out.top_rows.data as BigInt64Array, Number),
+      topCount: out.top_weights.dims[0],
       underflows: out.underflows.data as Float32Array,
     };
   }

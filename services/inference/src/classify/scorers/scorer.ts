@@ -24,6 +24,8 @@ export interface ScoredChunk {
    * single add.
    */
   readonly topWeights?: Float32Array;
+  /** Row (within the chunk) of each top weight. */
+  readonly topRows?: Int32Array;
   readonly topCount?: number;
   readonly underflows?: Float32Array;
 }
