@@ -1,0 +1,340 @@
+/**
+ * The inference service under load: 16 concurrent HTTP clients sending one image per request to the
+ * service running as its own process (`node --import tsx services/inference/src/main.ts`), against the
+ * offline batched figure measured in the same run: the same preprocessing workers and ONNX Runtime
+ * session, with the same settings, fed whole batches in-process. Interleaved round by round.
+ *
+ *   npm run bench -- inference-http            # small 224 px JPEGs and real photos, 3 rounds
+ *   npm run bench -- inference-http --profile small   # plus a CPU profile of the service's main thread
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadConfig } from "../../services/inference/src/config.ts";
+import { BenchUsageError } from "./lib/args.ts";
+import type { BenchContext, BenchReport, Benchmark } from "./lib/benchmark.ts";
+import { median } from "./lib/stats.ts";
+import type { ResultTable } from "./lib/table.ts";
+import { mainThreadProfile, summariseProfile, type ProfileSummary } from "./inference/cpu-profile.ts";
+import { CLIENT_KINDS, checkOneEmbedding, type ClientKind } from "./inference/http-clients.ts";
+import { IMAGE_SETS, loadImageSet, type ImageSet, type ImageSetName } from "./inference/image-inputs.ts";
+import { InProcessEngine, OFFLINE_MODES, type OfflineMode } from "./inference/in-process-engine.ts";
+import { httpPhase, inProcessPhase, offlinePhase, type PathName, type PhaseResult, type PhaseTiming } from "./inference/phases.ts";
+import { startService, type ServiceProcess } from "./inference/service-process.ts";
+
+const PROTOTYPE_MAIN = fileURLToPath(new URL("./inference/prototype/service-main.ts", import.meta.url));
+const PROTOTYPES = ["prefetch", "encoder-thread", "both"] as const;
+type PrototypeName = (typeof PROTOTYPES)[number];
+
+const GOAL_RATIO = 0.9;
+
+interface Options {
+  sets: ImageSetName[];
+  rounds: number;
+  clients: number;
+  client: ClientKind;
+  offlineModes: OfflineMode[];
+  inProcess: boolean;
+  timing: Record<ImageSetName, PhaseTiming>;
+  /** The service's environment (the same settings build the in-process engine). */
+  serviceEnv: Record<string, string>;
+  profile: ImageSetName[];
+  prototypes: PrototypeName[];
+}
+
+function list<T extends string>(text: string, allowed: readonly T[], name: string): T[] {
+  if (text === "none") return [];
+  const items = text.split(",").map((item) => item.trim());
+  const bad = items.filter((item) => !allowed.includes(item as T));
+  if (bad.length > 0) throw new BenchUsageError(`--${name}: unknown ${bad.join(", ")} (expected ${allowed.join(", ")})`);
+  return items as T[];
+}
+
+function readOptions({ args, quick }: BenchContext): Options {
+  const client = args.string("client", "raw");
+  if (!CLIENT_KINDS.includes(client as ClientKind)) throw new BenchUsageError(`--client must be ${CLIENT_KINDS.join(" or ")}`);
+  const seconds = (name: string, fallback: number) => 1000 * args.count(name, fallback);
+  const options: Options = {
+    sets: list(args.string("sets", "small,photos"), IMAGE_SETS, "sets"),
+    rounds: args.count("rounds", quick ? 1 : 3),
+    clients: args.count("clients", 16),
+    client: client as ClientKind,
+    offlineModes: list(args.string("offline", OFFLINE_MODES.join(",")), OFFLINE_MODES, "offline"),
+    inProcess: !args.flag("no-in-process"),
+    timing: {
+      small: { warmupMs: seconds("warmup", quick ? 2 : 4), durationMs: seconds("seconds", quick ? 5 : 20) },
+      photos: { warmupMs: seconds("photo-warmup", quick ? 6 : 12), durationMs: seconds("photo-seconds", quick ? 10 : 45) },
+    },
+    serviceEnv: {
+      INFERENCE_INTRA_OP_THREADS: String(args.count("threads", 2)),
+      INFERENCE_INTER_OP_THREADS: "1",
+      PREPROCESS_WORKERS: String(args.count("workers", 2)),
+      MAX_BATCH: String(args.count("max-batch", 16)),
+      MAX_WAIT_MS: String(args.count("max-wait-ms", 10)),
+      MAX_QUEUE: String(args.count("max-queue", 256)),
+      MODEL_DIR: args.string("model", "models/arbor-standin-v1"),
+      MODEL_PRECISION: "fp32",
+      INFERENCE_PROVIDERS: "cpu",
+      LOG_LEVEL: args.string("log-level", "info"),
+    },
+    profile: list(args.string("profile", "none"), IMAGE_SETS, "profile"),
+    prototypes: list(args.string("prototypes", "none"), PROTOTYPES, "prototypes"),
+  };
+  if (options.rounds < 1 || options.clients < 1) throw new BenchUsageError("--rounds and --clients must be ≥ 1");
+  if (options.offlineModes.length === 0) throw new BenchUsageError("--offline needs at least one mode: the anchor");
+  return options;
+}
+
+/** Path order of one round: reversed every other round, so drift in the machine's load does not favour one path. */
+function pathsOf(options: Options, round: number): PathName[] {
+  const paths: PathName[] = [
+    ...options.offlineModes.map((mode) => `offline ${mode}` as const),
+    ...(options.inProcess ? (["in-process service"] as const) : []),
+    "HTTP service",
+    ...options.prototypes.map((name) => `HTTP prototype ${name}` as const),
+  ];
+  return round % 2 === 0 ? paths : paths.reverse();
+}
+
+interface SetResult {
+  set: ImageSetName;
+  description: string;
+  meanBytes: number;
+  rounds: PhaseResult[][];
+}
+
+function byPath(result: SetResult, path: PathName): PhaseResult[] {
+  return result.rounds.map((round) => round.find((phase) => phase.path === path)).filter((phase): phase is PhaseResult => phase !== undefined);
+}
+
+/** Per round: the best offline mode is the anchor (the stricter target). */
+function anchorOf(round: PhaseResult[]): PhaseResult {
+  return round.filter((phase) => phase.path.startsWith("offline")).reduce((best, phase) => (phase.imagesPerSecond > best.imagesPerSecond ? phase : best));
+}
+
+function ratioMedian(result: SetResult, path: PathName): number {
+  return median(result.rounds.map((round) => (round.find((p) => p.path === path)?.imagesPerSecond ?? Number.NaN) / anchorOf(round).imagesPerSecond));
+}
+
+const med = (phases: PhaseResult[], pick: (phase: PhaseResult) => number | undefined) => {
+  const values = phases.map(pick).filter((value): value is number => value !== undefined && Number.isFinite(value));
+  return values.length > 0 ? median(values) : null;
+};
+
+function throughputTable(results: SetResult[], options: Options): ResultTable {
+  const rows = results.flatMap((result) => {
+    const paths = pathsOf(options, 0);
+    return paths.map((path) => {
+      const phases = byPath(result, path);
+      return [
+        result.set,
+        path,
+        med(phases, (p) => p.imagesPerSecond),
+        ratioMedian(result, path),
+        med(phases, (p) => p.latency?.p50),
+        med(phases, (p) => p.latency?.p99),
+        med(phases, (p) => p.meanBatchSize),
+        med(phases, (p) => p.service?.processCpuCores),
+        med(phases, (p) => p.benchProcessCpuCores),
+        med(phases, (p) => p.imagesPerCpuSecond),
+        median(result.rounds.map((round) => (round.find((p) => p.path === path)?.imagesPerCpuSecond ?? Number.NaN) / anchorOf(round).imagesPerCpuSecond)),
+        phases.map((p) => p.imagesPerSecond.toFixed(1)).join(" / "),
+      ];
+    });
+  });
+  return {
+    title: `${options.clients} concurrent clients through the HTTP service vs the offline batched figure (median of ${options.rounds} interleaved round${options.rounds > 1 ? "s" : ""})`,
+    columns: ["images", "path", "images/s", "× offline", "p50 ms", "p99 ms", "mean batch", "service CPU cores", "bench process CPU cores", "images per CPU-s", "CPU efficiency × offline", "images/s per round"],
+    rows,
+    notes: [
+      "× offline: median over rounds of (this path / the best offline mode of the same round).",
+      "offline sequential: preprocess a batch on the worker pool, then one session.run; offline pipelined: the next batch is preprocessed while the current one is encoded. Same pool size, ONNX Runtime threads and batch size as the service.",
+      "in-process service: the service's ImageEmbedder (worker pool + micro-batcher) called by the same number of concurrent callers, one image each, without HTTP (diagnostic).",
+      "HTTP service: the service as its own process; p50/p99 are request latencies seen by the clients; mean batch and service CPU are from its /metrics over the window. bench process CPU is the load generator's own CPU for HTTP (it shares the two cores), the whole engine otherwise.",
+      "images per CPU-s: images / CPU-seconds of every process doing the work (service + load generator for HTTP). Under heavy machine load a path gets CPU in proportion to its runnable threads, which distorts images/s; CPU efficiency is the steadier comparison (the anchor is the best-throughput offline mode of the round).",
+    ],
+  };
+}
+
+function goalTable(results: SetResult[]): ResultTable {
+  return {
+    title: `Goal: HTTP throughput ≥ ${GOAL_RATIO * 100} % of the offline batched figure`,
+    columns: ["images", "HTTP images/s", "offline images/s (best mode)", "HTTP / offline", "met"],
+    rows: results.map((result) => {
+      const ratio = ratioMedian(result, "HTTP service");
+      return [result.set, med(byPath(result, "HTTP service"), (p) => p.imagesPerSecond), median(result.rounds.map((round) => anchorOf(round).imagesPerSecond)), ratio, ratio >= GOAL_RATIO ? "yes" : "no"];
+    }),
+  };
+}
+
+function serviceTable(results: SetResult[], options: Options): ResultTable {
+  const httpPaths = pathsOf(options, 0).filter((path) => path.startsWith("HTTP"));
+  return {
+    title: "Inside the HTTP service (its /metrics over each window, median of rounds)",
+    columns: ["images", "service", "batches/s", "mean batch", "batch-size histogram (le: batches, all rounds)", "ORT ms per batch", "encoder busy share", "preprocess ms per image (worker)", "mean HTTP ms (server)", "event-loop lag p99 ms", "non-200"],
+    rows: results.flatMap((result) => httpPaths.map((path) => {
+      const phases = byPath(result, path).filter((p) => p.service);
+      const buckets: Record<string, number> = {};
+      for (const phase of phases) for (const [le, n] of Object.entries(phase.service!.batchSizeBuckets)) buckets[le] = (buckets[le] ?? 0) + n;
+      return [
+        result.set,
+        path.replace("HTTP ", ""),
+        med(phases, (p) => p.service!.imageBatches / p.seconds),
+        med(phases, (p) => p.service!.meanBatchSize),
+        Object.entries(buckets).filter(([, n]) => n > 0).map(([le, n]) => `≤${le}: ${n}`).join(", "),
+        med(phases, (p) => p.service!.meanBatchMs),
+        med(phases, (p) => p.service!.encoderBusyShare),
+        med(phases, (p) => p.service!.meanPreprocessMs),
+        med(phases, (p) => p.service!.meanHttpMs),
+        med(phases, (p) => p.service!.eventLoopLagP99Ms),
+        phases.reduce((sum, p) => sum + p.service!.httpNon200 + (p.failures ?? 0), 0),
+      ];
+    })),
+  };
+}
+
+function profileTables(profiles: Array<{ set: ImageSetName; phase: PhaseResult; summary: ProfileSummary }>): ResultTable[] {
+  return profiles.flatMap(({ set, phase, summary }) => [
+    {
+      title: `Service main thread, ${set} images, CPU profile over the window (${phase.imagesPerSecond.toFixed(1)} images/s while profiled): busy ${(100 * summary.busyShare).toFixed(0)} % of ${(summary.wallMs / 1000).toFixed(1)} s`,
+      columns: ["self time by category", "ms", "ms per image", "share of busy"],
+      rows: summary.categories.map((line) => [line.what, line.ms, line.ms / phase.images, `${(100 * line.shareOfBusy).toFixed(1)} %`]),
+    },
+    {
+      title: `Service main thread, ${set} images: inclusive time of the request path's steps`,
+      columns: ["step", "ms", "ms per image", "share of busy"],
+      rows: summary.steps.map((line) => [line.what, line.ms, line.ms / phase.images, `${(100 * line.shareOfBusy).toFixed(1)} %`]),
+      notes: ["Worker threads (decode/resize) and ONNX Runtime's own threads are not in a main-thread profile; the service's histograms cover them."],
+    },
+    {
+      title: `Service main thread, ${set} images: top functions by self time`,
+      columns: ["function", "ms", "share of busy"],
+      rows: summary.topSelf.map((line) => [line.what, line.ms, `${(100 * line.shareOfBusy).toFixed(1)} %`]),
+    },
+  ]);
+}
+
+async function withService<T>(env: Record<string, string>, nodeArgs: string[], work: (service: ServiceProcess) => Promise<T>, script?: string): Promise<T> {
+  const service = await startService(env, { nodeArgs, script });
+  try {
+    return await work(service);
+  } finally {
+    const code = await service.stop();
+    if (code !== 0) process.stderr.write(`inference service exited with ${code}:\n${service.stderrTail()}\n`);
+  }
+}
+
+/** The service, then each prototype service, all started before the rounds and idle while others are measured. */
+async function withServices<T>(options: Options, work: (services: Map<"HTTP service" | `HTTP prototype ${PrototypeName}`, ServiceProcess>) => Promise<T>): Promise<T> {
+  const services = new Map<"HTTP service" | `HTTP prototype ${PrototypeName}`, ServiceProcess>();
+  const open = async (index: number): Promise<T> => {
+    if (index > options.prototypes.length) return work(services);
+    const name = index === 0 ? undefined : options.prototypes[index - 1]!;
+    const env = name ? { ...options.serviceEnv, ARBOR_BENCH_PROTOTYPE: name } : options.serviceEnv;
+    return withService(env, [], async (service) => {
+      services.set(name ? `HTTP prototype ${name}` : "HTTP service", service);
+      return open(index + 1);
+    }, name ? PROTOTYPE_MAIN : undefined);
+  };
+  return open(0);
+}
+
+async function run(context: BenchContext): Promise<BenchReport> {
+  const options = readOptions(context);
+  const { progress } = context;
+  const config = loadConfig({ ...process.env, ...options.serviceEnv });
+  const sets = new Map<ImageSetName, ImageSet>();
+  for (const name of options.sets) sets.set(name, await loadImageSet(name));
+
+  const engine = await progress.step("open the in-process engine (service parts, same settings)", () => InProcessEngine.open(config));
+  const results: SetResult[] = options.sets.map((set) => ({ set, description: sets.get(set)!.description, meanBytes: sets.get(set)!.meanBytes, rounds: [] }));
+  let check: Awaited<ReturnType<typeof checkOneEmbedding>> | undefined;
+  try {
+    await withServices(options, async (services) => {
+      for (const [name, service] of services) {
+        progress.log(`${name}: pid ${service.pid} at ${service.baseUrl}`);
+        check = await checkOneEmbedding(service.baseUrl, sets.get(options.sets[0]!)!.images[0]!);
+      }
+      for (let round = 0; round < options.rounds; round++) {
+        for (const result of results) {
+          const images = sets.get(result.set)!.images;
+          const timing = options.timing[result.set];
+          const phases: PhaseResult[] = [];
+          for (const path of pathsOf(options, round)) {
+            const label = `round ${round + 1}/${options.rounds} ${result.set}: ${path}`;
+            const phase = await progress.step(label, () =>
+              path.startsWith("HTTP")
+                ? httpPhase(services.get(path as "HTTP service")!.baseUrl, images, options.clients, options.client, timing, undefined, path)
+                : path === "in-process service"
+                  ? inProcessPhase(engine, images, options.clients, timing)
+                  : offlinePhase(engine, images, path.slice("offline ".length) as OfflineMode, timing),
+            );
+            progress.log(`${label}: ${phase.imagesPerSecond.toFixed(1)} images/s, mean batch ${phase.meanBatchSize.toFixed(1)}${phase.latency ? `, p50 ${phase.latency.p50.toFixed(0)} ms, p99 ${phase.latency.p99.toFixed(0)} ms` : ""}, load ${phase.loadAverageAtStart[0]}`);
+            if (phase.failures) progress.log(`warning: ${phase.failures} failed requests, e.g. ${phase.failureSamples?.[0]}`);
+            phases.push(phase);
+          }
+          result.rounds.push(phases);
+        }
+      }
+    });
+  } finally {
+    await engine.close();
+  }
+
+  const profiles: Array<{ set: ImageSetName; phase: PhaseResult; summary: ProfileSummary }> = [];
+  for (const set of options.profile) {
+    const dir = mkdtempSync(join(tmpdir(), "arbor-bench-inference-prof-"));
+    try {
+      let window = { fromUs: 0, toUs: 0 };
+      const phase = await progress.step(`profile the service (${set})`, () =>
+        withService(options.serviceEnv, ["--cpu-prof", `--cpu-prof-dir=${dir}`], (service) =>
+          httpPhase(service.baseUrl, sets.get(set)?.images ?? [], options.clients, options.client, options.timing[set], (w) => (window = w)),
+        ),
+      );
+      profiles.push({ set, phase, summary: summariseProfile(mainThreadProfile(dir), window) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  const tables = [throughputTable(results, options), goalTable(results), serviceTable(results, options), ...profileTables(profiles)];
+  const notes = [
+    `Model package ${config.modelDir.replace(/.*\/models\//, "models/")}${check?.isStandIn ? " (the stand-in with random weights, NOT BioCLIP 2: its small encoder makes per-request overheads weigh far more than they would next to ViT-L/14)" : ""}.`,
+    `Service settings (the in-process paths use the same): ${Object.entries(options.serviceEnv).map(([k, v]) => `${k}=${v}`).join(" ")}.`,
+    `Clients: ${options.clients} closed loops, one image per request, ${options.client === "raw" ? "node:http keep-alive with request bodies encoded once before the run (least load-generator CPU)" : "the project's InferenceClient (fetch; base64 + JSON per call)"}. Windows: ${options.sets.map((s) => `${s} ${options.timing[s].warmupMs / 1000} s warm-up + ${options.timing[s].durationMs / 1000} s`).join(", ")}; offline paths: whole batches after one warm-up batch, at least as long.`,
+    ...results.map((r) => `${r.set}: ${r.description}; mean ${Math.round(r.meanBytes / 1024)} KiB per file.`),
+    "Other sessions share this 2-core machine: absolute figures are noisy (load average at each phase start is in the JSON); compare paths within a round (the ratios).",
+  ];
+  return {
+    variant: options.client === "raw" ? undefined : options.client,
+    parameters: { ...options, config },
+    tables,
+    figures: { results, profiles, check },
+    notes,
+  };
+}
+
+const benchmark: Benchmark = {
+  name: "inference-http",
+  description: "16 concurrent clients through the inference HTTP service vs the offline batched figure (same preprocessing + session, in-process), small 224 px JPEGs and real photos",
+  options: [
+    "--sets small,photos      image sets: small (224×224 JPEGs made from the test photos) and/or photos (the real photos as stored)",
+    "--rounds 3               interleaved rounds (path order reversed every other round)",
+    "--clients 16             concurrent closed-loop clients (HTTP and in-process)",
+    "--client raw             raw (node:http, bodies encoded once) or typed (InferenceClient)",
+    "--seconds 20 --warmup 4  measurement window and warm-up for small images",
+    "--photo-seconds 45 --photo-warmup 12   the same for photos",
+    "--offline sequential,pipelined   offline modes; the best one each round is the anchor",
+    "--no-in-process          skip the in-process ImageEmbedder path",
+    "--threads 2 --workers 2 --max-batch 16 --max-wait-ms 10 --max-queue 256   service settings (INFERENCE_INTRA_OP_THREADS, PREPROCESS_WORKERS, MAX_BATCH, MAX_WAIT_MS, MAX_QUEUE)",
+    "--log-level info         the service's LOG_LEVEL",
+    "--model DIR              model package (default models/arbor-standin-v1)",
+    "--prototypes none        also measure prototype services (test/bench/inference/prototype): prefetch, encoder-thread, both",
+    "--profile none           image sets to run once more with the service under --cpu-prof, summarised (e.g. --profile small)",
+    "--quick                  1 round, short windows",
+  ],
+  run,
+};
+
+export default benchmark;

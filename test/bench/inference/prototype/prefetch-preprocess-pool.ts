@@ -1,0 +1,164 @@
+import { Worker } from 'node:worker_threads';
+
+// PROTOTYPE (benchmark only): a copy of services/inference/src/models/preprocess-pool.ts that keeps up
+// to `perWorkerDepth` tasks posted to each worker instead of one. The service's pool hands a worker its
+// next image only from the main thread, when the previous reply arrives; onnxruntime-node's
+// session.run blocks the main thread for a whole batch, so during a batch each worker finishes one
+// image and then idles. With tasks already posted, workers keep going while the main thread is busy.
+import { QueueFullError, ShuttingDownError } from '../../../../services/inference/src/batching/errors.ts';
+import { ImagePreprocessError, type ImagePreprocessErrorCode, type PreprocessOptions } from '../../../../services/inference/src/preprocess/index.ts';
+import type { PreprocessReply, PreprocessTask } from '../../../../services/inference/src/models/preprocess.worker.ts';
+
+export interface PreprocessPoolOptions {
+  /** Worker threads. */
+  size: number;
+  /** Images that may wait for a worker; more are refused with QueueFullError. */
+  maxQueue: number;
+  preprocess: PreprocessOptions;
+  onQueueDepth?(depth: number): void;
+  onRejected?(requested: number): void;
+  onImageDone?(durationMs: number): void;
+  /** Tasks posted to one worker ahead of its replies (the service's pool: 1). */
+  perWorkerDepth: number;
+}
+
+interface Task {
+  id: number;
+  bytes: Uint8Array;
+  resolve: (data: Float32Array) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  tasks: Map<number, Task>;
+}
+
+const BOOTSTRAP = new URL('../../../../services/inference/src/models/worker-bootstrap.mjs', import.meta.url);
+const ENTRY = new URL('../../../../services/inference/src/models/preprocess.worker.ts', import.meta.url).href;
+const DURATION_SMOOTHING = 0.2;
+
+/**
+ * Image preprocessing on worker threads. Decoding and resampling a camera-trap photo takes a few
+ * hundred milliseconds of JavaScript; on the event loop that would stall every other request, health
+ * checks included. Admission is all-or-nothing per call, like the micro-batcher's.
+ */
+export class PrefetchPreprocessPool {
+  readonly maxQueue: number;
+  readonly #options: PreprocessPoolOptions;
+  readonly #slots: Slot[] = [];
+  #queue: Task[] = [];
+  #nextId = 1;
+  #closing = false;
+  #idleWaiters: (() => void)[] = [];
+  #meanImageMs = 100;
+
+  constructor(options: PreprocessPoolOptions) {
+    if (!Number.isInteger(options.size) || options.size < 1) throw new RangeError('size must be a positive integer');
+    this.#options = options;
+    this.maxQueue = options.maxQueue;
+    for (let i = 0; i < options.size; i++) this.#slots.push(this.#spawn());
+  }
+
+  get queueDepth(): number {
+    return this.#queue.length;
+  }
+
+  /** Preprocesses every image (in parallel across workers) into float32 [3, 224, 224] tensors, in input order. */
+  preprocess(images: readonly Uint8Array[]): Promise<Float32Array[]> {
+    if (this.#closing) return Promise.reject(new ShuttingDownError('preprocess'));
+    if (this.#queue.length + images.length > this.maxQueue) {
+      this.#options.onRejected?.(images.length);
+      const retryAfterSeconds = Math.max(1, Math.ceil((((this.#queue.length + images.length) / this.#slots.length) * this.#meanImageMs) / 1000));
+      return Promise.reject(new QueueFullError('preprocess', images.length, this.#queue.length, this.maxQueue, retryAfterSeconds));
+    }
+    const results = images.map(
+      (bytes, index) =>
+        new Promise<Float32Array>((resolve, reject) => {
+          // A copy: the caller's bytes may be a slice of Node's shared Buffer pool, which must not be transferred.
+          this.#queue.push({
+            id: this.#nextId++,
+            bytes: new Uint8Array(bytes),
+            resolve,
+            reject: (error) => reject(error instanceof ImagePreprocessError ? error.withIndex(index) : error),
+          });
+        }),
+    );
+    this.#options.onQueueDepth?.(this.#queue.length);
+    this.#dispatch();
+    return Promise.all(results);
+  }
+
+  /** Refuses new work, finishes what is queued, then stops the workers. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    if (this.#queue.length > 0 || this.#slots.some((slot) => slot.tasks.size > 0)) {
+      await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    }
+    await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
+  }
+
+  #spawn(): Slot {
+    const worker = new Worker(BOOTSTRAP, { workerData: { entry: ENTRY }, execArgv: [] });
+    const slot: Slot = { worker, tasks: new Map() };
+    worker.on('message', (reply: PreprocessReply) => this.#finish(slot, reply));
+    const replace = (error: Error) => {
+      const index = this.#slots.indexOf(slot);
+      if (index === -1) return;
+      for (const task of slot.tasks.values()) task.reject(error);
+      slot.tasks.clear();
+      if (this.#closing && this.#queue.length === 0) {
+        this.#slots.splice(index, 1);
+        this.#wakeIfIdle();
+      } else {
+        this.#slots[index] = this.#spawn();
+        this.#dispatch();
+      }
+    };
+    worker.on('error', replace);
+    worker.on('exit', (code) => {
+      if (!this.#closing || slot.tasks.size > 0) replace(new Error(`preprocess worker exited with code ${code}`));
+    });
+    return slot;
+  }
+
+  #finish(slot: Slot, reply: PreprocessReply): void {
+    const task = slot.tasks.get(reply.id);
+    slot.tasks.delete(reply.id);
+    if (task) {
+      if (reply.ok) {
+        this.#meanImageMs += DURATION_SMOOTHING * (reply.durationMs - this.#meanImageMs);
+        this.#options.onImageDone?.(reply.durationMs);
+        task.resolve(reply.data);
+      } else {
+        const { error } = reply;
+        task.reject(
+          error.code
+            ? new ImagePreprocessError(error.code as ImagePreprocessErrorCode, error.message)
+            : Object.assign(new Error(error.message), { name: error.name }),
+        );
+      }
+    }
+    this.#dispatch();
+  }
+
+  #dispatch(): void {
+    // Round-robin, least-loaded first, up to perWorkerDepth tasks per worker.
+    while (this.#queue.length > 0) {
+      const slot = this.#slots.reduce((best, s) => (s.tasks.size < best.tasks.size ? s : best));
+      if (slot.tasks.size >= this.#options.perWorkerDepth) break;
+      const task = this.#queue.shift()!;
+      slot.tasks.set(task.id, task);
+      const message: PreprocessTask = { id: task.id, bytes: task.bytes, options: this.#options.preprocess };
+      slot.worker.postMessage(message, [task.bytes.buffer as ArrayBuffer]);
+    }
+    this.#options.onQueueDepth?.(this.#queue.length);
+    this.#wakeIfIdle();
+  }
+
+  #wakeIfIdle(): void {
+    if (this.#queue.length === 0 && this.#slots.every((slot) => slot.tasks.size === 0)) {
+      for (const wake of this.#idleWaiters.splice(0)) wake();
+    }
+  }
+}
