@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RANKS } from "../../services/inference/src/classify/index.ts";
+import { DEFAULT_MAX_RESCORED, DEFAULT_TOLERANCE } from "../../services/inference/src/classify/index.ts";
 import { BenchUsageError, formatCount } from "./lib/args.ts";
 import type { BenchContext, BenchReport, Benchmark } from "./lib/benchmark.ts";
 import { loadAverage } from "./lib/machine.ts";
@@ -241,7 +241,7 @@ async function run(context: BenchContext): Promise<BenchReport> {
         rows: speedRows,
         notes: [
           `PyTorch ${info.torch} (${info.threads} threads, ${info.openblas.config ?? "NOT OpenBLAS"}, OPENBLAS_CORETYPE ${info.OPENBLAS_CORETYPE ?? "unset"}): torch.matmul float32 → × logit scale → softmax → genus sums by index_add_, each higher rank by index_add_ of the rank below → topk per rank.`,
-          `Arbor: TreeOfLifeClassifier.classify(batch, { rank: 'all', k: ${options.k} }) with the ${engine.scorer.name} scorer (${options.threads} threads), tolerance ${options.tolerance ?? "default (1e-6)"}, answer threshold default; times include everything classify() does.`,
+          `Arbor: TreeOfLifeClassifier.classify(batch, { rank: 'all', k: ${options.k} }) with the ${engine.scorer.name} scorer (${options.threads} threads), tolerance ${options.tolerance ?? `${DEFAULT_TOLERANCE} (default)`}, float64 budget ${DEFAULT_MAX_RESCORED} species per image (default), answer threshold default; times include everything classify() does.`,
           `Rounds: round 0 = all ${options.queries} queries at batch ${options.batch} (also the exactness run); ${options.rounds} more rounds of ${options.batch32Queries} queries at batch ${options.batch} and ${options.batch1Queries} at batch 1, order alternating. Per-round figures are in the JSON.`,
         ],
       },
@@ -261,7 +261,7 @@ async function run(context: BenchContext): Promise<BenchReport> {
         notes: [
           `Reference: numpy float64 over every species (dgemm on float64 copies of the float32 vectors, exp(logit − scale), float64 group sums), ${reference.cached ? "cached from an earlier run" : "computed in this run"} in ${reference.seconds.toFixed(0)} s. Float64 itself orders two masses reliably down to a relative gap of about 1e-12; gaps below 1e-9 would count as ties (none is wrong there by definition).`,
           `gap = (best − second) / best of the reference's masses at that rank (species: 1 − e^−Δlogit). "gaps < float32 bound": queries that float32 logits alone cannot rank with certainty (relative mass error up to ${float32RelativeBound.toExponential(1)}), so the engine must rescore them.`,
-          `Arbor certified every rank's order for ${engineAll.certifiedAll.filter(Boolean).length} of ${options.queries} queries; mean species rescored in float64 per image: ${Math.round(meanRescored)}.`,
+          `Arbor itself certified (exactness.certified) the top-1 at all seven ranks as float64-exact for ${engineAll.certifiedAll.filter(Boolean).length} of ${options.queries} queries; mean species rescored in float64 per image: ${Math.round(meanRescored)}.`,
         ],
       },
       {
@@ -335,7 +335,7 @@ const benchmark: Benchmark = {
     "--timed-queries 128      queries per timing round at --batch; --batch1-queries 4 at batch 1",
     "--k 5                    top-k per rank",
     "--scorer ort             Arbor's screening scorer: ort (ONNX Runtime float32) or js (float64, slow)",
-    "--tolerance default      Arbor's absolute probability tolerance (default 1e-6)",
+    `--tolerance default      Arbor's absolute probability tolerance (the engine's default: ${DEFAULT_TOLERANCE})`,
     "--threads 2              ONNX Runtime intra-op threads and torch.set_num_threads",
     "--query-noise 4          σ of the query noise (cosine to the drawn species ≈ 1/√(1+σ²))",
     "--logit-scale 100 --seed 1",

@@ -42,6 +42,8 @@ export interface ImporterRunResult {
   /** process.resourceUsage().maxRSS of the whole process, MiB. */
   maxRssMiB: number;
   peakHeapUsedMiB: number;
+  /** CPU time of this process during importTaxa() (parsing, hashing, COPY text, the pg client), user + system, ms. */
+  cpuMs: number;
   phases: PhaseTiming[];
   calls: Array<CallTotal & { path: string }>;
   statements: StatementTotal[];
@@ -64,6 +66,7 @@ async function main(request: ImporterRunRequest): Promise<void> {
   let peakHeap = process.memoryUsage().heapUsed;
   const heapSampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 100);
   const startRss = process.memoryUsage.rss();
+  const startCpu = process.resourceUsage();
   const start = performance.now();
   try {
     const outcome = await importTaxa(request.kind, request.path, {
@@ -89,6 +92,7 @@ async function main(request: ImporterRunRequest): Promise<void> {
       startRssMiB: Math.round(startRss / 2 ** 20),
       maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       peakHeapUsedMiB: Math.round(peakHeap / 2 ** 20),
+      cpuMs: cpuSince(startCpu),
       phases,
       calls: [...profiler.calls.entries()].map(([path, total]) => ({ path, ...total })),
       statements,
@@ -100,6 +104,12 @@ async function main(request: ImporterRunRequest): Promise<void> {
     clearInterval(heapSampler);
     await pool.end();
   }
+}
+
+/** User + system CPU time since `start`, ms (resourceUsage reports microseconds). */
+function cpuSince(start: NodeJS.ResourceUsage): number {
+  const now = process.resourceUsage();
+  return (now.userCPUTime - start.userCPUTime + now.systemCPUTime - start.systemCPUTime) / 1000;
 }
 
 const request = JSON.parse(process.argv[2] ?? "null") as ImporterRunRequest | null;

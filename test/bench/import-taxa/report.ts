@@ -207,10 +207,24 @@ function memoryTable(measured: MeasuredRuns): ResultTable {
   const runs = [...(measured.memory ? [measured.memory] : []), ...measured.fresh];
   const peak = (run: LabeledRun, prefix: string) => run.phases.find((p) => p.name.startsWith(prefix))?.peakRssMiB ?? null;
   return {
-    title: "Peak memory of the importer process",
-    columns: ["run", "file rows", "RSS at start MiB", "max RSS MiB", "peak JS heap MiB", "check pass MiB", "write pass MiB", "finish MiB"],
-    rows: runs.map((run) => [run.label, run.rows, run.startRssMiB, run.maxRssMiB, run.peakHeapUsedMiB, peak(run, "check"), peak(run, "write"), peak(run, "finish")]),
-    notes: ["max RSS = process.resourceUsage().maxRSS; pass columns are the highest RSS sampled every 100 ms during that pass. RSS at start is Node + tsx + the store's modules."],
+    title: "Peak memory (and CPU) of the importer process",
+    columns: ["run", "file rows", "RSS at start MiB", "max RSS MiB", "peak JS heap MiB", "check pass MiB", "write pass MiB", "finish MiB", "process CPU s", "wall s"],
+    rows: runs.map((run) => [
+      run.label,
+      run.rows,
+      run.startRssMiB,
+      run.maxRssMiB,
+      run.peakHeapUsedMiB,
+      peak(run, "check"),
+      peak(run, "write"),
+      peak(run, "finish"),
+      run.cpuMs === undefined ? null : seconds(run.cpuMs),
+      seconds(run.importMs),
+    ]),
+    notes: [
+      "max RSS = process.resourceUsage().maxRSS; pass columns are the highest RSS sampled every 100 ms during that pass. RSS at start is Node + tsx + the store's modules.",
+      "process CPU = user + system time of the importer's Node process (parsing, hashing, COPY text, the pg client); the rest of the wall time is spent waiting for the server (or for a CPU on a loaded machine).",
+    ],
   };
 }
 

@@ -56,7 +56,7 @@ export function top1Of(result: ClassifyResult): Top1 {
 export interface EngineRun {
   batchMs: number[];
   top1: Top1[];
-  /** Per query: whether the engine certified every rank's order against float64, and how many species it rescored. */
+  /** Per query: whether the engine certified the top-1 at every rank against float64 (`exactness.certified`), and how many species it rescored. */
   certifiedAll: boolean[];
   rescored: number[];
 }

@@ -4,13 +4,45 @@
 // baseline's float32 matmul. Same chunk shape as the engine (65,536 species × 768), random data (timing does not
 // depend on it).
 import * as ort from "onnxruntime-node";
-import { writeOnnxModel } from "../../../../../services/inference/src/classify/scorers/onnx-graph-writer.ts";
+import { writeOnnxModel } from "./onnx-writer.ts";
 import { Random } from "../../../lib/prng.ts";
 import type { TorchHead } from "../torch-head.ts";
 
 const FLOAT = 1;
 const UINT8 = 2;
 const INT8 = 3;
+const INT64 = 7;
+/** Mean species per genus of the benchmark's synthetic tree (≈4.7): genus boundaries for the segment-sum kernel. */
+const SPECIES_PER_GENUS = 5;
+
+/**
+ * The fold moved into the graph: exp(logits − max) summed per genus natively (ScatterElements with reduction
+ * 'add' over lineage-sorted rows), so that a chunk returns B × genera sums (plus its max) instead of B × rows
+ * logits and weights for TypeScript to fold one by one.
+ */
+function genusSumModel(dim: number): Uint8Array {
+  return writeOnnxModel({
+    name: "arbor_species_genus_sums",
+    opset: 17,
+    inputs: [
+      { name: "species", elemType: FLOAT, shape: ["rows", dim] },
+      { name: "queries_t", elemType: FLOAT, shape: [dim, "batch"] },
+      { name: "genus_index", elemType: INT64, shape: ["rows", "batch"] },
+      { name: "genus_zero", elemType: FLOAT, shape: ["genera", "batch"] },
+    ],
+    outputs: [
+      { name: "chunk_max", elemType: FLOAT, shape: [1, "batch"] },
+      { name: "genus_sums", elemType: FLOAT, shape: ["genera", "batch"] },
+    ],
+    nodes: [
+      { op: "MatMul", inputs: ["species", "queries_t"], outputs: ["logits"] },
+      { op: "ReduceMax", inputs: ["logits"], outputs: ["chunk_max"], attributes: [{ name: "axes", ints: [0] }, { name: "keepdims", int: 1 }] },
+      { op: "Sub", inputs: ["logits", "chunk_max"], outputs: ["shifted"] },
+      { op: "Exp", inputs: ["shifted"], outputs: ["weights"] },
+      { op: "ScatterElements", inputs: ["genus_zero", "genus_index", "weights"], outputs: ["genus_sums"], attributes: [{ name: "axis", int: 0 }, { name: "reduction", string: "add" }] },
+    ],
+  });
+}
 
 /**
  * Float32 screening as the engine's first graph did it (species-major MatMul, each query's max over the chunk,
@@ -98,6 +130,9 @@ export async function screeningKernels(options: { threads: number; batches: numb
   const f32 = await ort.InferenceSession.create(float32ScreeningModel(dim, true), sessionOptions);
   const f32Gemm = await ort.InferenceSession.create(float32ScreeningModel(dim, false), sessionOptions);
   const i8 = await ort.InferenceSession.create(int8ScreeningModel(dim), sessionOptions);
+  const seg = await ort.InferenceSession.create(genusSumModel(dim), sessionOptions);
+  const genusOfRow = Int32Array.from({ length: rows }, (_, r) => Math.floor(r / SPECIES_PER_GENUS));
+  const genera = genusOfRow[rows - 1]! + 1;
   const out: KernelTiming[] = [];
   const push = (kernel: string, batch: number, chunkMs: number[]) =>
     out.push({ kernel, batch, chunkMs, msPerImagePerMillion: (med(chunkMs) * (1_000_000 / rows)) / batch });
@@ -115,11 +150,21 @@ export async function screeningKernels(options: { threads: number; batches: numb
         row_scale: new ort.Tensor("float32", rowScale, [rows, 1]),
         query_scale: new ort.Tensor("float32", queryScale, [1, batch]),
       };
+      const genusIndex = new BigInt64Array(rows * batch);
+      for (let r = 0; r < rows; r++) genusIndex.fill(BigInt(genusOfRow[r]!), r * batch, (r + 1) * batch);
+      const feedsSeg = () => ({
+        species: feedsF32.species,
+        queries_t: feedsF32.queries_t,
+        genus_index: new ort.Tensor("int64", genusIndex, [rows, batch]),
+        genus_zero: new ort.Tensor("float32", new Float32Array(genera * batch), [genera, batch]),
+      });
       // Interleaved repeats: one of each per turn.
       const f: number[] = [];
       const g: number[] = [];
       const i: number[] = [];
       const t: number[] = [];
+      const sg: number[] = [];
+      await seg.run(feedsSeg());
       await f32.run(feedsF32);
       await f32Gemm.run(feedsF32);
       await i8.run(feedsI8);
@@ -127,17 +172,20 @@ export async function screeningKernels(options: { threads: number; batches: numb
         f.push(...(await time(() => f32.run(feedsF32), 1)));
         g.push(...(await time(() => f32Gemm.run(feedsF32), 1)));
         i.push(...(await time(() => i8.run(feedsI8), 1)));
+        sg.push(...(await time(() => seg.run(feedsSeg()), 1)));
         if (options.torch) t.push((await options.torch.request<{ ms: number[] }>({ cmd: "gemm", rows, batch, repeats: 1 })).ms[0]!);
       }
       push("ONNX Runtime float32 MatMul + max + exp (the engine's first screening graph)", batch, f);
       push("ONNX Runtime float32 MatMul alone", batch, g);
       push("ONNX Runtime int8 (MatMulInteger u8×s8, scales)", batch, i);
+      push("ONNX Runtime float32 MatMul + max + exp + per-genus sums in the graph (ScatterElements add)", batch, sg);
       if (options.torch) push("PyTorch float32 torch.matmul (baseline's GEMM)", batch, t);
     }
   } finally {
     await f32.release();
     await f32Gemm.release();
     await i8.release();
+    await seg.release();
   }
   return out;
 }
