@@ -1,6 +1,8 @@
 // The typed client of the inference service, and the wire contract it shares with server.ts.
 // Other services call inference only through InferenceClient. This file must stay free of server-side
-// imports (onnxruntime, sharp, express) so that importing it is cheap.
+// imports (onnxruntime, sharp, express) so that importing it is cheap (type-only imports are erased).
+
+import type { PredictionRow } from './classify/rows.ts';
 
 /** The model that computed a response. `isStandIn: true` means NOT BioCLIP 2; `notice` then says so in words. */
 export interface ModelInfo {
@@ -28,6 +30,67 @@ export interface EmbeddingsResponse {
   embeddings: number[][];
 }
 
+export type ClassifyRank = 'kingdom' | 'phylum' | 'class' | 'order' | 'family' | 'genus' | 'species';
+
+/**
+ * POST /v1/classify: pybioclip's TreeOfLifeClassifier over the service's candidate species, or its custom-label
+ * classifiers when `labels` is given. Give `images` (base64 file bytes) or `embeddings` (image embeddings of this
+ * model, e.g. stored ones; normalised by the service), one result per item.
+ */
+export interface ClassifyRequest {
+  images?: string[];
+  embeddings?: number[][];
+  /** Rank of the predictions; default species. */
+  rank?: ClassifyRank;
+  /** Predictions per image; default 5. */
+  k?: number;
+  /** The answer: the deepest taxon whose probability reaches this; default 0.5, null for none. */
+  threshold?: number | null;
+  /** pybioclip's min_prob for ranks above species; default 0 (exact sums). */
+  minProb?: number;
+  /** Candidates restricted to taxa by name at a rank (homonyms included) or by lineage prefixes. */
+  subset?: { rank: ClassifyRank; names: string[] } | { lineages: string[][] };
+  /** Open-vocabulary labels (each put into the 80 templates), or labels with bins whose scores are summed. */
+  labels?: string[] | { label: string; bin: string }[];
+}
+
+/** The options of a classify call, without its inputs. */
+export type ClassifyParameters = Omit<ClassifyRequest, 'images' | 'embeddings'>;
+
+/** What InferenceClient.classify takes: image file bytes or embeddings, plus options. */
+export type ClassifyInput = ClassifyParameters & ({ images: readonly Uint8Array[] } | { embeddings: readonly ArrayLike<number>[] });
+
+/**
+ * pybioclip's columns down to the requested rank (species adds species_epithet, species, common_name); custom labels
+ * give `classification` instead.
+ */
+export type ClassifyPrediction = Partial<PredictionRow> & { classification?: string; score: number };
+
+export interface ClassifyAnswer {
+  rank: ClassifyRank;
+  lineage: string[];
+  name: string;
+  commonName?: string;
+  score: number;
+}
+
+export interface ClassifiedItem {
+  predictions: ClassifyPrediction[];
+  /** Tree of life only: the deepest taxon above the threshold, or null. */
+  answer?: ClassifyAnswer | null;
+  /** Tree of life only: how the scores compare with a float64 computation. */
+  exactness?: { errorBound: number; certified: Partial<Record<ClassifyRank, boolean>>; topKCertified: Partial<Record<ClassifyRank, boolean>>; rescored: number };
+}
+
+export interface ClassifyResponse {
+  model: ModelInfo;
+  /** What the scores are over: the species catalog, or the request's labels / bins. */
+  candidates: { source: 'species-embeddings' | 'species-list'; name: string; species: number } | { source: 'labels' | 'bins'; count: number };
+  rank?: ClassifyRank;
+  k: number;
+  results: ClassifiedItem[];
+}
+
 export type ReadinessStatus = 'ready' | 'not_loaded' | 'loading' | 'failed' | 'shutting_down';
 
 /** GET /readyz: 200 when ready, otherwise 503 with Retry-After. */
@@ -51,6 +114,10 @@ export type ServiceErrorCode =
   | 'CORRUPT_IMAGE'
   | 'IMAGE_TOO_LARGE'
   | 'TEXT_TOO_LONG'
+  | 'INVALID_EMBEDDING'
+  | 'UNKNOWN_TAXON'
+  | 'EMPTY_CANDIDATES'
+  | 'CLASSIFIER_NOT_READY'
   | 'QUEUE_FULL'
   | 'MODEL_NOT_READY'
   | 'MODEL_UNAVAILABLE'
@@ -201,6 +268,21 @@ export class InferenceClient {
   async embedTexts(texts: readonly string[], options: CallOptions = {}): Promise<Embeddings> {
     const body: EmbedTextsRequest = { texts: [...texts] };
     return toEmbeddings(await this.request('POST', '/v1/embed/texts', body, options));
+  }
+
+  /** Tree-of-life (or custom-label) predictions for images (file bytes) or image embeddings, one result per item. */
+  async classify(input: ClassifyInput, options: CallOptions = {}): Promise<ClassifyResponse> {
+    const { images, embeddings, ...rest } = input as Partial<{ images: readonly Uint8Array[]; embeddings: readonly ArrayLike<number>[] }> & ClassifyParameters;
+    const body: ClassifyRequest = {
+      ...rest,
+      ...(images ? { images: images.map(toBase64) } : { embeddings: (embeddings ?? []).map((e) => Array.from(e)) }),
+    };
+    const response = (await this.request('POST', '/v1/classify', body, options)) as Partial<ClassifyResponse> | null;
+    const items = images?.length ?? embeddings?.length ?? 0;
+    if (!response || !Array.isArray(response.results) || response.results.length !== items || typeof response.model?.name !== 'string') {
+      throw new InferenceClientError('BAD_RESPONSE', 'the inference service sent a classify response of unexpected shape');
+    }
+    return response as ClassifyResponse;
   }
 
   /** Liveness and readiness in one call; never retries. `ready: false` is an answer, not an error. */

@@ -36,6 +36,15 @@ export interface InferenceConfig {
   maxTextChars: number;
   maxImagePixels: number;
   shutdownTimeoutMs: number;
+  /** Candidate species of POST /v1/classify: official-format folder (txt_emb_species.npy + .json), else a species list. */
+  classifySpeciesEmbeddings?: string;
+  /** CSV of candidate species (kingdom … species_epithet, common_name), embedded with the model's text encoder once. */
+  classifySpeciesList: string;
+  /** Where embedded species lists are cached (shared with `arbor predict`). */
+  cacheDir: string;
+  /** Classification requests that may wait while one runs. */
+  classifyMaxQueue: number;
+  maxLabelsPerRequest: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -72,6 +81,11 @@ const EnvSchema = z
     MAX_TEXT_CHARS: int(1).default(1000),
     MAX_IMAGE_PIXELS: int(1).default(50_000_000),
     SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
+    CLASSIFY_SPECIES_EMBEDDINGS: z.string().min(1).optional(),
+    CLASSIFY_SPECIES_LIST: z.string().min(1).default('data/seed/bioclip_rare_species_400.csv'),
+    ARBOR_CACHE_DIR: z.string().min(1).default('.arbor/cache'),
+    CLASSIFY_MAX_QUEUE: int(1).default(64),
+    MAX_LABELS_PER_REQUEST: int(1).default(256),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -114,6 +128,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): InferenceConfi
     maxTextChars: e.MAX_TEXT_CHARS,
     maxImagePixels: e.MAX_IMAGE_PIXELS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    ...(e.CLASSIFY_SPECIES_EMBEDDINGS ? { classifySpeciesEmbeddings: path.resolve(REPO_ROOT, e.CLASSIFY_SPECIES_EMBEDDINGS) } : {}),
+    classifySpeciesList: path.resolve(REPO_ROOT, e.CLASSIFY_SPECIES_LIST),
+    cacheDir: path.resolve(REPO_ROOT, e.ARBOR_CACHE_DIR),
+    classifyMaxQueue: e.CLASSIFY_MAX_QUEUE,
+    maxLabelsPerRequest: e.MAX_LABELS_PER_REQUEST,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -3,6 +3,9 @@ import { ConfigError, loadConfig, type InferenceConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { InferenceMetrics } from './metrics.ts';
 import { ModelHost } from './models/model-host.ts';
+import { ClassifierHost } from './classification/classifier-host.ts';
+import { registerClassifyRoutes } from './classification/classify.routes.ts';
+import { catalogSource } from './classification/species-catalog.ts';
 import { startInferenceServer, type RouteRegistrar } from './server.ts';
 
 let config: InferenceConfig;
@@ -16,16 +19,20 @@ try {
 const logger = createLogger(config.logLevel);
 const metrics = new InferenceMetrics();
 const host = new ModelHost({ config, logger, metrics });
-// Routes beyond /v1/embed/* (e.g. classification) are added here, one registrar per resource.
-const routes: RouteRegistrar[] = [];
+const classifier = new ClassifierHost({ config, logger, metrics, host, source: catalogSource(config) });
+// Routes beyond /v1/embed/* are added here, one registrar per resource.
+const routes: RouteRegistrar[] = [registerClassifyRoutes(classifier)];
 const server = await startInferenceServer({ config, logger, metrics, host }, routes);
 
 if (config.modelLoad === 'eager') {
   // A package that fails validation will not fix itself: exit so the supervisor reports it.
-  host.load().catch(async () => {
-    await server.close();
-    process.exit(1);
-  });
+  host.load().then(
+    (model) => classifier.warm(model),
+    async () => {
+      await server.close();
+      process.exit(1);
+    },
+  );
 }
 
 let signals = 0;
@@ -36,12 +43,15 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.exit(1);
     }
     logger.info({ signal }, 'signal received');
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    server
+      .close()
+      .then(() => classifier.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   });
 }

@@ -79,7 +79,7 @@ export class InferenceMetrics {
   }
 
   /** Wires a micro-batcher's events to the batch and queue series. */
-  batchObserver(encoder: 'image' | 'text'): BatchObserver {
+  batchObserver(encoder: 'image' | 'text' | 'classify'): BatchObserver {
     return {
       queueDepthChanged: (depth) => this.queueDepth.set({ queue: encoder }, depth),
       rejected: () => this.queueRejections.inc({ queue: encoder }),

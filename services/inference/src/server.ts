@@ -78,7 +78,7 @@ export function readList(body: unknown, field: string, max: number): unknown[] {
   return list;
 }
 
-function decodeImages(list: unknown[]): Buffer[] {
+export function decodeImages(list: unknown[]): Buffer[] {
   return list.map((item, index) => {
     if (typeof item !== 'string') throw new HttpError(400, 'INVALID_REQUEST', `images[${index}] must be a base64 string`, { index });
     if (!BASE64_PATTERN.test(item) || item.replace(/=+$/, '').length % 4 === 1) {
@@ -102,7 +102,7 @@ export function embeddingsBody(model: ModelInfo, vectors: Float32Array[]): Embed
   return { model, normalization: 'l2', dim: vectors[0]?.length ?? 0, embeddings: vectors.map((v) => Array.from(v)) };
 }
 
-function requireJson(req: Request): void {
+export function requireJson(req: Request): void {
   if (!req.is('application/json')) {
     throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
   }

@@ -8,7 +8,8 @@ import { ConfigError, loadConfig, type InferenceConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { InferenceMetrics } from '../metrics.ts';
 import type { ModelManifest } from '../models/manifest.schema.ts';
-import { chooseEncoderFile, ModelHost, type LoadedModel } from '../models/model-host.ts';
+import { encoderSha256 } from '../models/encoder-identity.ts';
+import { ModelHost, type LoadedModel } from '../models/model-host.ts';
 import { loadModelPackage } from '../models/model-package.ts';
 import { ImagePreprocessError, type PreprocessMode } from '../preprocess/index.ts';
 import { CliError, fileReadError } from './errors.ts';
@@ -90,12 +91,7 @@ export class LocalModel {
 
   /** sha256 of the text encoder file in use (from the verified manifest): what text embeddings depend on. */
   get textEncoderSha256(): string {
-    const pkg = this.loaded.package;
-    const usesCuda = this.loaded.providers.text.includes('cuda');
-    const file = chooseEncoderFile(pkg, 'text_encoder', this.config.precision, usesCuda);
-    const entry = pkg.manifest.files.find((f) => path.join(pkg.dir, f.path) === file);
-    if (!entry) throw new Error(`text encoder ${file} is not listed in the manifest`);
-    return entry.sha256;
+    return encoderSha256(this.loaded, 'text_encoder', this.config.precision);
   }
 
   /**

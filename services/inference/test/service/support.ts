@@ -13,7 +13,7 @@ import { createLogger } from '../../src/logger.ts';
 import { InferenceMetrics } from '../../src/metrics.ts';
 import { ModelHost, type ModelHostOptions } from '../../src/models/model-host.ts';
 import { loadModelPackage, type ModelPackage } from '../../src/models/model-package.ts';
-import { startInferenceServer, type InferenceServer, type RouteRegistrar } from '../../src/server.ts';
+import { startInferenceServer, type InferenceServer, type RouteRegistrar, type ServiceContext } from '../../src/server.ts';
 import type { SessionFactory } from '../../src/sessions/create-session.ts';
 import { preprocessImage } from '../../src/preprocess/index.ts';
 import { ClipTokenizer } from '../../src/tokenizer/index.ts';
@@ -79,14 +79,15 @@ export interface TestService {
 export async function startTestService(
   configOverrides: Partial<InferenceConfig> = {},
   hostOverrides: Pick<ModelHostOptions, 'sessions' | 'loadPackage'> = {},
-  routes: RouteRegistrar[] = [],
+  routes: RouteRegistrar[] | ((context: ServiceContext) => RouteRegistrar[]) = [],
 ): Promise<TestService> {
   const config = testConfig(configOverrides);
   const logs: LogLine[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
   const metrics = new InferenceMetrics({ processMetrics: false });
   const host = new ModelHost({ config, logger, metrics, ...hostOverrides });
-  const server = await startInferenceServer({ config, logger, metrics, host }, routes);
+  const context: ServiceContext = { config, logger, metrics, host };
+  const server = await startInferenceServer(context, typeof routes === 'function' ? routes(context) : routes);
   return { url: server.url, server, host, metrics, logs, config, close: () => server.close() };
 }
 

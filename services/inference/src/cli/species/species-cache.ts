@@ -6,7 +6,8 @@ import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { embedTaxa, OPENAI_IMAGENET_TEMPLATES } from '../../classify/index.ts';
-import type { LocalModel } from '../local-model.ts';
+import type { ModelInfo } from '../../client.ts';
+import type { ModelManifest } from '../../models/manifest.schema.ts';
 import type { Reporter } from '../progress.ts';
 import { columnsToNpy } from './npy-writer.ts';
 import { OFFICIAL_JSON, OFFICIAL_NPY } from './species-source.ts';
@@ -15,6 +16,15 @@ import type { SpeciesList } from './species-list.ts';
 const CACHE_FORMAT = 1;
 // Species per text-encoder call: 16 × 80 templates = 1,280 texts, a whole number of 64-text batches.
 const SPECIES_PER_CALL = 16;
+
+/** What the cache needs of a model: the CLI's LocalModel and the service's classifier both provide it. */
+export interface SpeciesTextModel {
+  readonly info: ModelInfo;
+  readonly manifest: ModelManifest;
+  readonly embeddingDim: number;
+  readonly textEncoderSha256: string;
+  embedTexts(texts: readonly string[]): Promise<Float32Array[]>;
+}
 
 export interface CachedSpeciesEmbeddings {
   readonly dir: string;
@@ -25,7 +35,7 @@ export interface CachedSpeciesEmbeddings {
  * What the embeddings depend on: the text encoder file, the tokenizer, the list's bytes and the templates. Any change
  * gives another folder, so a stale cache is never read.
  */
-export function speciesCacheKey(model: LocalModel, list: SpeciesList, templates: readonly string[]): string {
+export function speciesCacheKey(model: SpeciesTextModel, list: SpeciesList, templates: readonly string[]): string {
   const parts = {
     format: CACHE_FORMAT,
     textEncoderSha256: model.textEncoderSha256,
@@ -42,7 +52,7 @@ export function speciesCacheKey(model: LocalModel, list: SpeciesList, templates:
  * template, each embedding normalised, averaged, renormalised); computed once, then read from the cache.
  */
 export async function speciesEmbeddingsFor(
-  model: LocalModel,
+  model: SpeciesTextModel,
   list: SpeciesList,
   options: { cacheDir: string; reporter: Reporter; templates?: readonly string[] },
 ): Promise<CachedSpeciesEmbeddings> {

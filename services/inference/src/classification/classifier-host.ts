@@ -1,0 +1,117 @@
+import { MicroBatcher } from '../batching/micro-batcher.ts';
+import type { InferenceConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { InferenceMetrics } from '../metrics.ts';
+import { encoderSha256 } from '../models/encoder-identity.ts';
+import type { LoadedModel, ModelHost } from '../models/model-host.ts';
+import { embedTextsInChunks } from './embed-texts.ts';
+import { ClassifierNotReadyError } from './errors.ts';
+import { loadSpeciesCatalog, type CatalogSource, type SpeciesCatalog } from './species-catalog.ts';
+
+export type ClassifierStatus = 'not_loaded' | 'loading' | 'ready' | 'failed';
+
+// A species list takes seconds to embed with the stand-in and minutes with the real model (cached afterwards).
+const LOADING_RETRY_AFTER_S = 10;
+const FAILED_RETRY_AFTER_S = 60;
+
+interface CatalogState {
+  model: LoadedModel;
+  status: Exclude<ClassifierStatus, 'not_loaded'>;
+  loading: Promise<SpeciesCatalog>;
+  catalog?: SpeciesCatalog;
+  error?: unknown;
+}
+
+export interface ClassifierHostOptions {
+  config: InferenceConfig;
+  logger: Logger;
+  metrics: InferenceMetrics;
+  host: ModelHost;
+  source: CatalogSource;
+}
+
+/**
+ * Owns the species catalog of the loaded model (built in the background once, on the first classification request or
+ * at start) and the lane classification jobs run in: one job at a time (a job uses every core), a bounded queue of
+ * waiting requests (429 beyond it), metrics like the encoders'.
+ */
+export class ClassifierHost {
+  readonly #options: ClassifierHostOptions;
+  #state: CatalogState | undefined;
+  readonly lane: MicroBatcher<() => Promise<unknown>, unknown>;
+
+  constructor(options: ClassifierHostOptions) {
+    this.#options = options;
+    this.lane = new MicroBatcher({
+      name: 'classify',
+      maxBatch: 1,
+      maxWaitMs: 0,
+      maxQueue: options.config.classifyMaxQueue,
+      runBatch: async ([job]) => [await job!()],
+      observer: options.metrics.batchObserver('classify'),
+    });
+  }
+
+  /** Runs a classification job in the lane; QueueFullError when the lane is full. */
+  run<T>(job: () => Promise<T>): Promise<T> {
+    return this.lane.submit([job]).then(([result]) => result as T);
+  }
+
+  status(): { status: ClassifierStatus; error?: string } {
+    const state = this.#state;
+    if (!state) return { status: 'not_loaded' };
+    return { status: state.status, ...(state.error ? { error: (state.error as Error).message } : {}) };
+  }
+
+  /** Starts building the catalog for `model` unless it is built or being built for it. */
+  warm(model: LoadedModel): void {
+    if (this.#state?.model === model) return;
+    const { config, logger, source } = this.#options;
+    const log = logger.child({ component: 'classifier' });
+    const textModel = {
+      info: model.info,
+      manifest: model.package.manifest,
+      embeddingDim: model.package.manifest.embeddingDim,
+      logitScale: model.package.manifest.logitScale,
+      textEncoderSha256: encoderSha256(model, 'text_encoder', config.precision),
+      embedTexts: (texts: readonly string[]) => embedTextsInChunks(model, texts, config.maxQueue),
+    };
+    const previous = this.#state?.catalog;
+    const state: CatalogState = { model, status: 'loading', loading: loadSpeciesCatalog(textModel, source, log) };
+    this.#state = state;
+    void previous?.close();
+    state.loading.then(
+      (catalog) => {
+        state.status = 'ready';
+        state.catalog = catalog;
+      },
+      (error: unknown) => {
+        state.status = 'failed';
+        state.error = error;
+        log.error({ err: error }, 'the species catalog could not be built');
+      },
+    );
+  }
+
+  /** The loaded model (custom labels need no catalog). */
+  model(): Promise<LoadedModel> {
+    return this.#options.host.acquire();
+  }
+
+  /** The catalog of the loaded model; ClassifierNotReadyError (with a retry hint) while it is being built or failed. */
+  async acquire(): Promise<{ model: LoadedModel; catalog: SpeciesCatalog }> {
+    const model = await this.#options.host.acquire();
+    this.warm(model);
+    const state = this.#state!;
+    if (state.catalog) return { model, catalog: state.catalog };
+    if (state.status === 'failed') {
+      throw new ClassifierNotReadyError('failed', `the species catalog could not be built: ${(state.error as Error).message}`, FAILED_RETRY_AFTER_S);
+    }
+    throw new ClassifierNotReadyError('loading', 'the species catalog is being built; retry shortly', LOADING_RETRY_AFTER_S);
+  }
+
+  async close(): Promise<void> {
+    await this.lane.drain();
+    await this.#state?.catalog?.close();
+  }
+}

@@ -1,0 +1,90 @@
+// The candidate species of the service's tree-of-life classifier, read the same way as `arbor predict` reads them:
+// official TreeOfLife-200M files as they are, or a species list embedded with the loaded model's text encoder (and
+// cached on disk, keyed by that encoder), so the service and the CLI give the same answers.
+import path from 'node:path';
+
+import { JsSpeciesScorer, OrtSpeciesScorer, TreeOfLifeClassifier } from '../classify/index.ts';
+import { speciesEmbeddingsFor, type SpeciesTextModel } from '../cli/species/species-cache.ts';
+import { readSpeciesList } from '../cli/species/species-list.ts';
+import { loadSpeciesIndex, type LoadedSpecies } from '../cli/species/species-source.ts';
+import type { Reporter } from '../cli/progress.ts';
+import type { InferenceConfig } from '../config.ts';
+import type { Logger } from '../logger.ts';
+
+/** Where the candidates come from (CLASSIFY_SPECIES_EMBEDDINGS, else CLASSIFY_SPECIES_LIST). */
+export type CatalogSource =
+  | { readonly kind: 'species-embeddings'; readonly dir: string }
+  | { readonly kind: 'species-list'; readonly file: string; readonly cacheDir: string };
+
+export function catalogSource(config: InferenceConfig): CatalogSource {
+  return config.classifySpeciesEmbeddings
+    ? { kind: 'species-embeddings', dir: config.classifySpeciesEmbeddings }
+    : { kind: 'species-list', file: config.classifySpeciesList, cacheDir: config.cacheDir };
+}
+
+/** What a response says about the candidates. */
+export interface CatalogDescription {
+  source: CatalogSource['kind'];
+  /** The folder or list file (its base name: server paths are not the client's business). */
+  name: string;
+  species: number;
+}
+
+export interface SpeciesCatalog {
+  readonly classifier: TreeOfLifeClassifier;
+  readonly description: CatalogDescription;
+  close(): Promise<void>;
+}
+
+// From this many candidates the screening pass runs as an ONNX Runtime GEMM; below it the float64 TypeScript loop
+// (≈1 µs per species per image) is fast enough and needs no session. Same threshold as the CLI.
+const ORT_SCREENING_FROM_SPECIES = 20_000;
+
+/** Progress of catalog loading as structured log lines (every 10 % at most). */
+export function logReporter(logger: Logger): Reporter {
+  return {
+    note: (message) => logger.info(message),
+    task(label, total, unit) {
+      const startedAt = performance.now();
+      let shownTenths = -1;
+      return {
+        update(done) {
+          const tenths = total > 0 ? Math.floor((10 * done) / total) : 0;
+          if (tenths === shownTenths) return;
+          shownTenths = tenths;
+          logger.info({ done, total, unit }, label);
+        },
+        finish() {
+          logger.info({ total, unit, seconds: Math.round((performance.now() - startedAt) / 100) / 10 }, `${label}: done`);
+        },
+      };
+    },
+  };
+}
+
+async function loadCandidates(model: SpeciesTextModel, source: CatalogSource, reporter: Reporter): Promise<LoadedSpecies> {
+  if (source.kind === 'species-embeddings') return loadSpeciesIndex(source.dir, { dim: model.embeddingDim, reporter });
+  const list = await readSpeciesList(source.file);
+  const cached = await speciesEmbeddingsFor(model, list, { cacheDir: source.cacheDir, reporter });
+  if (cached.fromCache) reporter.note(`candidate species embeddings read from the cache ${cached.dir}`);
+  return loadSpeciesIndex(cached.dir, { dim: model.embeddingDim, reporter });
+}
+
+export async function loadSpeciesCatalog(model: SpeciesTextModel & { logitScale: number }, source: CatalogSource, logger: Logger): Promise<SpeciesCatalog> {
+  const reporter = logReporter(logger);
+  const loaded = await loadCandidates(model, source, reporter);
+  const madeBy = loaded.madeBy?.textEncoderSha256;
+  if (source.kind === 'species-embeddings' && madeBy !== undefined && madeBy !== model.textEncoderSha256) {
+    logger.warn({ dir: source.dir }, 'the species embeddings were made by another text encoder than the loaded model’s');
+  }
+  if (loaded.skippedColumns > 0) logger.warn({ skippedColumns: loaded.skippedColumns }, 'labelled species with all-zero embeddings are left out');
+  const ortScorer = loaded.index.size >= ORT_SCREENING_FROM_SPECIES ? new OrtSpeciesScorer() : undefined;
+  const classifier = new TreeOfLifeClassifier(loaded.index, { logitScale: model.logitScale, scorer: ortScorer ?? new JsSpeciesScorer() });
+  const description: CatalogDescription = {
+    source: source.kind,
+    name: path.basename(source.kind === 'species-embeddings' ? source.dir : source.file),
+    species: loaded.index.size,
+  };
+  logger.info({ ...description, scorer: ortScorer ? 'onnxruntime' : 'float64' }, 'classifier ready');
+  return { classifier, description, close: async () => ortScorer?.close() };
+}
