@@ -68,6 +68,7 @@ console.log(
     `  GraphiQL      http://localhost:${apiPort}/graphiql`,
     `  Health        http://localhost:${apiPort}/healthz`,
     `  Inference     http://localhost:${inferencePort}/readyz (stand-in model unless MODEL_DIR names a real package)`,
+    `  Classify      POST http://localhost:${inferencePort}/v1/classify (services/inference/README.md)`,
     embedded ? `  Database      ${databaseUrl} (embedded PGlite, data in ${dataDir})` : `  Database      ${databaseUrl.replace(/\/\/[^@]*@/, "//")}`,
     "Press Ctrl+C to stop.",
     "",
