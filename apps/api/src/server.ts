@@ -1,4 +1,4 @@
-import type { Server } from "node:http";
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
@@ -10,12 +10,15 @@ import type { GraphQLFormattedError } from "graphql";
 import type { Logger, Store } from "@arbor/store";
 import { complexityLimitPlugin } from "./complexity.plugin.ts";
 import { createContext, createServices, type Context } from "./context.ts";
+import { graphqlHttpHandler } from "./graphql-http.ts";
+import { jitGateway } from "./jit-executor.ts";
 import { MAX_BODY_BYTES, MAX_QUERY_DEPTH } from "./limits.ts";
 import { requestLogPlugin } from "./request-log.plugin.ts";
 import { buildApiSchema } from "./schema.ts";
 
 export interface ApiApp {
-  app: express.Express;
+  /** The HTTP server's request listener: JSON POSTs to /graphql straight to Apollo, the rest through express. */
+  app: RequestListener;
   apollo: ApolloServer<Context>;
 }
 
@@ -35,11 +38,23 @@ function formatError(log: Logger) {
   };
 }
 
+/** An HTTP-level failure (unreadable or oversized body, …) as a GraphQL-shaped error response. */
+function sendHttpError(log: Logger) {
+  return (res: ServerResponse, error: Error & { status?: number; type?: string }) => {
+    const status = error.status ?? 500;
+    if (status >= 500) log.error({ err: error }, "request failed");
+    const code = error.type === "entity.too.large" ? "PAYLOAD_TOO_LARGE" : status < 500 ? "BAD_REQUEST" : "INTERNAL_SERVER_ERROR";
+    const body = JSON.stringify({ errors: [{ message: status < 500 ? error.message : "internal error", extensions: { code } }] });
+    res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  };
+}
+
 export async function createApiApp(store: Store, log: Logger, httpServer: Server, defaultModelVersionId?: number): Promise<ApiApp> {
   const schema = await buildApiSchema();
   const services = createServices(store, defaultModelVersionId);
   const apollo = new ApolloServer<Context>({
-    schema,
+    gateway: jitGateway(schema),
     introspection: true,
     validationRules: [depthLimit(MAX_QUERY_DEPTH)],
     plugins: [
@@ -55,6 +70,14 @@ export async function createApiApp(store: Store, log: Logger, httpServer: Server
     includeStacktraceInErrorResponses: false,
   });
   await apollo.start();
+
+  const sendError = sendHttpError(log);
+  const context = async (req: IncomingMessage, res: ServerResponse) => {
+    const requestId = req.headers["x-request-id"];
+    const value = createContext(store, services, log, typeof requestId === "string" ? requestId : undefined);
+    res.setHeader("x-request-id", value.requestId);
+    return value;
+  };
 
   const app = express();
   app.disable("x-powered-by");
@@ -79,19 +102,10 @@ export async function createApiApp(store: Store, log: Logger, httpServer: Server
   app.use(
     "/graphql",
     express.json({ limit: MAX_BODY_BYTES }),
-    expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
-        const context = createContext(store, services, log, req.header("x-request-id"));
-        res.setHeader("x-request-id", context.requestId);
-        return context;
-      },
-    }),
+    expressMiddleware(apollo, { context: ({ req, res }) => context(req, res) }),
   );
   app.use((error: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const status = error.status ?? 500;
-    if (status >= 500) log.error({ err: error }, "request failed");
-    const code = error.type === "entity.too.large" ? "PAYLOAD_TOO_LARGE" : status < 500 ? "BAD_REQUEST" : "INTERNAL_SERVER_ERROR";
-    res.status(status).json({ errors: [{ message: status < 500 ? error.message : "internal error", extensions: { code } }] });
+    sendError(res, error);
   });
-  return { app, apollo };
+  return { app: graphqlHttpHandler(apollo, { path: "/graphql", maxBodyBytes: MAX_BODY_BYTES, context, sendError }, app), apollo };
 }

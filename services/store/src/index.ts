@@ -1,4 +1,4 @@
-import { createPool, type Pool } from "./db.ts";
+import { createPool, supportsNamedStatements, type Pool } from "./db.ts";
 import { migrate } from "./migrate.ts";
 import { ImageRepository } from "./repositories/image.repository.ts";
 import { JobRepository } from "./repositories/job.repository.ts";
@@ -25,6 +25,8 @@ export interface StoreOptions {
   poolSize?: number;
   /** Apply pending migrations before returning. */
   runMigrations?: boolean;
+  /** Send the hot read statements as named (prepared) statements; default: unless the server is PGlite (see supportsNamedStatements). */
+  namedStatements?: boolean;
 }
 
 export interface Store {
@@ -43,13 +45,14 @@ export interface Store {
 export async function createStore(options: StoreOptions): Promise<Store> {
   const pool = createPool(options.databaseUrl, options.poolSize ?? 10);
   if (options.runMigrations) await migrate(pool);
+  const named = options.namedStatements ?? (await supportsNamedStatements(pool));
   return {
     pool,
     modelVersions: new ModelVersionRepository(pool),
-    taxa: new TaxonRepository(pool),
-    images: new ImageRepository(pool),
+    taxa: new TaxonRepository(pool, named),
+    images: new ImageRepository(pool, named),
     taxonEmbeddings: new TaxonEmbeddingRepository(pool),
-    traits: new TraitRepository(pool),
+    traits: new TraitRepository(pool, named),
     jobs: new JobRepository(pool),
     taxonTextEmbeddings: new TaxonTextEmbeddingRepository(pool),
     close: () => pool.end(),

@@ -1,5 +1,4 @@
-import type { Pool } from "../db.ts";
-import { withTransaction } from "../db.ts";
+import { hotStatement, withTransaction, type Pool } from "../db.ts";
 import { hnswSearchSettings } from "../sql/vector.ts";
 
 export interface ImageRow {
@@ -50,12 +49,29 @@ const COLUMNS = `i.id, i.sha256, i.taxon_id AS "taxonId", i.observation_id AS "o
 const IN_SUBTREE = `i.taxon_id = ANY(ARRAY(SELECT x.id FROM taxon x WHERE x.id = $TAXON OR x.ancestor_ids @> ARRAY[$TAXON::int]))`;
 const inSubtree = (param: string) => IN_SUBTREE.replaceAll("$TAXON", param);
 
+const BY_IDS = `SELECT ${COLUMNS} FROM image i WHERE i.id = ANY($1::uuid[])`;
+
+const FOR_TAXA = `SELECT p.id AS "ownerTaxonId", c.* FROM unnest($1::int[]) AS p(id)
+  CROSS JOIN LATERAL (
+    SELECT ${COLUMNS} FROM image i
+    WHERE ${inSubtree("p.id")}
+      AND ($3::timestamptz IS NULL OR (i.created_at, i.id) < ($3::timestamptz, $4::uuid))
+    ORDER BY i.created_at DESC, i.id DESC LIMIT $2
+  ) c`;
+
+const COUNT_FOR_TAXA = `SELECT p.id AS "ownerTaxonId", (SELECT count(*) FROM image i WHERE ${inSubtree("p.id")})::int AS count
+  FROM unnest($1::int[]) AS p(id)`;
+
 export class ImageRepository {
-  constructor(private readonly pool: Pool) {}
+  /** `namedStatements`: send the hot reads as named statements (see supportsNamedStatements). */
+  constructor(
+    private readonly pool: Pool,
+    private readonly namedStatements = false,
+  ) {}
 
   async getByIds(ids: readonly string[]): Promise<ImageRow[]> {
     if (ids.length === 0) return [];
-    const { rows } = await this.pool.query<ImageRow>(`SELECT ${COLUMNS} FROM image i WHERE i.id = ANY($1::uuid[])`, [ids]);
+    const { rows } = await this.pool.query<ImageRow>(hotStatement(this.namedStatements, "image.by_ids", BY_IDS, [ids]));
     return rows;
   }
 
@@ -70,23 +86,19 @@ export class ImageRepository {
   ): Promise<Array<ImageRow & { ownerTaxonId: number }>> {
     if (taxonIds.length === 0) return [];
     const { rows } = await this.pool.query<ImageRow & { ownerTaxonId: number }>(
-      `SELECT p.id AS "ownerTaxonId", c.* FROM unnest($1::int[]) AS p(id)
-       CROSS JOIN LATERAL (
-         SELECT ${COLUMNS} FROM image i
-         WHERE ${inSubtree("p.id")}
-           AND ($3::timestamptz IS NULL OR (i.created_at, i.id) < ($3::timestamptz, $4::uuid))
-         ORDER BY i.created_at DESC, i.id DESC LIMIT $2
-       ) c`,
-      [taxonIds, limit, after?.createdAt ?? null, after?.id ?? "00000000-0000-0000-0000-000000000000"],
+      hotStatement(this.namedStatements, "image.for_taxa", FOR_TAXA, [
+        taxonIds,
+        limit,
+        after?.createdAt ?? null,
+        after?.id ?? "00000000-0000-0000-0000-000000000000",
+      ]),
     );
     return rows;
   }
 
   async countForTaxa(taxonIds: readonly number[]): Promise<Map<number, number>> {
     const { rows } = await this.pool.query<{ ownerTaxonId: number; count: number }>(
-      `SELECT p.id AS "ownerTaxonId", (SELECT count(*) FROM image i WHERE ${inSubtree("p.id")})::int AS count
-       FROM unnest($1::int[]) AS p(id)`,
-      [taxonIds],
+      hotStatement(this.namedStatements, "image.count_for_taxa", COUNT_FOR_TAXA, [taxonIds]),
     );
     return new Map(rows.map((row) => [row.ownerTaxonId, row.count]));
   }

@@ -1,4 +1,4 @@
-import type { Pool } from "../db.ts";
+import { hotStatement, type Pool } from "../db.ts";
 import { escapeLike } from "../sql/like.ts";
 
 export interface TaxonRow {
@@ -38,22 +38,34 @@ export interface RankCount {
 const COLUMNS = `t.id, t.parent_id AS "parentId", t.rank::text AS rank, t.scientific_name AS "scientificName",
   t.authorship, t.common_name AS "commonName", t.ancestor_ids AS "ancestorIds", t.depth, t.child_count AS "childCount"`;
 
+const BY_IDS = `SELECT ${COLUMNS} FROM taxon t WHERE t.id = ANY($1::int[])`;
+
+const NAMES = `SELECT taxon_id AS "taxonId", name, kind::text AS kind, language, is_preferred AS "isPreferred"
+  FROM taxon_name WHERE taxon_id = ANY($1::int[]) ORDER BY taxon_id, kind, is_preferred DESC, name`;
+
+const CHILDREN = `SELECT c.* FROM unnest($1::int[]) AS p(id)
+  CROSS JOIN LATERAL (
+    SELECT ${COLUMNS} FROM taxon t
+    WHERE t.parent_id = p.id AND ($3::text IS NULL OR (t.scientific_name, t.id) > ($3::text, $4::int))
+    ORDER BY t.scientific_name, t.id LIMIT $2
+  ) c`;
+
 export class TaxonRepository {
-  constructor(private readonly pool: Pool) {}
+  /** `namedStatements`: send the hot reads as named statements (see supportsNamedStatements). */
+  constructor(
+    private readonly pool: Pool,
+    private readonly namedStatements = false,
+  ) {}
 
   async getByIds(ids: readonly number[]): Promise<TaxonRow[]> {
     if (ids.length === 0) return [];
-    const { rows } = await this.pool.query<TaxonRow>(`SELECT ${COLUMNS} FROM taxon t WHERE t.id = ANY($1::int[])`, [ids]);
+    const { rows } = await this.pool.query<TaxonRow>(hotStatement(this.namedStatements, "taxon.by_ids", BY_IDS, [ids]));
     return rows;
   }
 
   async getNames(taxonIds: readonly number[]): Promise<TaxonNameRow[]> {
     if (taxonIds.length === 0) return [];
-    const { rows } = await this.pool.query<TaxonNameRow>(
-      `SELECT taxon_id AS "taxonId", name, kind::text AS kind, language, is_preferred AS "isPreferred"
-       FROM taxon_name WHERE taxon_id = ANY($1::int[]) ORDER BY taxon_id, kind, is_preferred DESC, name`,
-      [taxonIds],
-    );
+    const { rows } = await this.pool.query<TaxonNameRow>(hotStatement(this.namedStatements, "taxon.names", NAMES, [taxonIds]));
     return rows;
   }
 
@@ -79,13 +91,7 @@ export class TaxonRepository {
   ): Promise<TaxonRow[]> {
     if (parentIds.length === 0) return [];
     const { rows } = await this.pool.query<TaxonRow>(
-      `SELECT c.* FROM unnest($1::int[]) AS p(id)
-       CROSS JOIN LATERAL (
-         SELECT ${COLUMNS} FROM taxon t
-         WHERE t.parent_id = p.id AND ($3::text IS NULL OR (t.scientific_name, t.id) > ($3::text, $4::int))
-         ORDER BY t.scientific_name, t.id LIMIT $2
-       ) c`,
-      [parentIds, limit, after?.name ?? null, after?.id ?? 0],
+      hotStatement(this.namedStatements, "taxon.children", CHILDREN, [parentIds, limit, after?.name ?? null, after?.id ?? 0]),
     );
     return rows;
   }

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from "../db.ts";
+import { hotStatement, type Pool, type PoolClient } from "../db.ts";
 
 export interface TraitRow {
   taxonId: number;
@@ -10,16 +10,19 @@ export interface TraitRow {
   reference: string | null;
 }
 
+const FOR_TAXA = `SELECT taxon_id AS "taxonId", name, numeric_value AS "numericValue", text_value AS "textValue", unit, source, reference
+  FROM trait WHERE taxon_id = ANY($1::int[]) ORDER BY taxon_id, source, name`;
+
 export class TraitRepository {
-  constructor(private readonly pool: Pool) {}
+  /** `namedStatements`: send the hot reads as named statements (see supportsNamedStatements). */
+  constructor(
+    private readonly pool: Pool,
+    private readonly namedStatements = false,
+  ) {}
 
   async getForTaxa(taxonIds: readonly number[]): Promise<TraitRow[]> {
     if (taxonIds.length === 0) return [];
-    const { rows } = await this.pool.query<TraitRow>(
-      `SELECT taxon_id AS "taxonId", name, numeric_value AS "numericValue", text_value AS "textValue", unit, source, reference
-       FROM trait WHERE taxon_id = ANY($1::int[]) ORDER BY taxon_id, source, name`,
-      [taxonIds],
-    );
+    const { rows } = await this.pool.query<TraitRow>(hotStatement(this.namedStatements, "trait.for_taxa", FOR_TAXA, [taxonIds]));
     return rows;
   }
 

@@ -1,7 +1,7 @@
 import { type ClassType, Field, Int, ObjectType } from "type-graphql";
 import { BadInputError } from "../../errors.ts";
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class PageInfo {
   @Field(() => Boolean)
   hasNextPage!: boolean;
@@ -23,7 +23,7 @@ export interface ConnectionShape<T> {
 
 /** A Relay-style connection type `<Name>Connection` with `<Name>Edge` edges. */
 export function Connection<T extends object>(Node: ClassType<T>, name: string) {
-  @ObjectType(`${name}Edge`)
+  @ObjectType(`${name}Edge`, { simpleResolvers: true })
   class EdgeType {
     @Field(() => String)
     cursor!: string;
@@ -32,7 +32,7 @@ export function Connection<T extends object>(Node: ClassType<T>, name: string) {
     node!: T;
   }
 
-  @ObjectType(`${name}Connection`)
+  @ObjectType(`${name}Connection`, { simpleResolvers: true })
   class ConnectionType {
     @Field(() => [EdgeType])
     edges!: EdgeType[];
@@ -59,13 +59,32 @@ export function toConnection<Row, Node>(
   cursorOf: (row: Row) => unknown,
   totalCount: () => Promise<number>,
 ): ConnectionShape<Node> {
-  const page = rows.slice(0, limit);
-  const edges = page.map((row) => ({ cursor: encodeCursor(cursorOf(row)), node: toNode(row) }));
+  const page = rows.length > limit ? rows.slice(0, limit) : rows;
+  const edges = page.map((row) => new LazyCursorEdge(row, cursorOf, toNode(row)));
+  const last = edges.at(-1);
   return {
     edges,
-    pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null },
+    pageInfo: {
+      hasNextPage: rows.length > limit,
+      get endCursor() {
+        return last?.cursor ?? null;
+      },
+    },
     totalCount,
   };
+}
+
+/** Cursors are encoded only when a query selects them (a page of 32 edges rarely does). */
+class LazyCursorEdge<Row, Node> implements Edge<Node> {
+  constructor(
+    private readonly row: Row,
+    private readonly cursorOf: (row: Row) => unknown,
+    readonly node: Node,
+  ) {}
+
+  get cursor(): string {
+    return encodeCursor(this.cursorOf(this.row));
+  }
 }
 
 export function encodeCursor(key: unknown): string {

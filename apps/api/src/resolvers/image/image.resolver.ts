@@ -8,7 +8,7 @@ import { Taxon, toTaxon } from "../taxon/taxon.type.ts";
 import { SimilarImagesArgs } from "./image.args.ts";
 import { Image, SimilarImage, toImage } from "./image.type.ts";
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class SimilarImagesResult {
   @Field(() => ModelVersion, { description: "The model version whose embeddings were searched." })
   modelVersion!: ModelVersion;

@@ -2,7 +2,7 @@ import { Field, Float, Int, ObjectType } from "type-graphql";
 import { GraphQLDateTime } from "graphql-scalars";
 import type { ImageRow } from "@arbor/store";
 
-@ObjectType({ description: "A picture of an organism, with its source and rights." })
+@ObjectType({ simpleResolvers: true, description: "A picture of an organism, with its source and rights." })
 export class Image {
   @Field(() => String)
   id!: string;
@@ -53,7 +53,7 @@ export function toImage(row: ImageRow): Image {
   return Object.assign(new Image(), row);
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class SimilarImage {
   @Field(() => Image)
   image!: Image;

@@ -1,7 +1,7 @@
 import { Field, Float, Int, ObjectType } from "type-graphql";
 import type { ModelVersionRow } from "@arbor/store";
 
-@ObjectType({ description: "A model version; every embedding and prediction names one." })
+@ObjectType({ simpleResolvers: true, description: "A model version; every embedding and prediction names one." })
 export class ModelVersion {
   @Field(() => Int)
   id!: number;

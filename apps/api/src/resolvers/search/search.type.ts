@@ -1,7 +1,7 @@
 import { Field, Float, ObjectType } from "type-graphql";
 import { Taxon } from "../taxon/taxon.type.ts";
 
-@ObjectType({ description: "A taxon found by name search, with the name that matched." })
+@ObjectType({ simpleResolvers: true, description: "A taxon found by name search, with the name that matched." })
 export class TaxonSearchHit {
   @Field(() => Taxon)
   taxon!: Taxon;

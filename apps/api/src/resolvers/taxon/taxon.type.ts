@@ -11,7 +11,7 @@ export enum TaxonRank {
 }
 registerEnumType(TaxonRank, { name: "TaxonRank", description: "Taxonomic rank, kingdom to form." });
 
-@ObjectType({ description: "A node of the tree of life. Intermediate ranks may be missing: parent is the nearest known ancestor." })
+@ObjectType({ simpleResolvers: true, description: "A node of the tree of life. Intermediate ranks may be missing: parent is the nearest known ancestor." })
 export class Taxon {
   @Field(() => Int)
   id!: number;
@@ -42,7 +42,7 @@ export function toTaxon(row: TaxonRow): Taxon {
   return Object.assign(new Taxon(), { ...row, rank: row.rank as TaxonRank });
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class RankCount {
   @Field(() => TaxonRank)
   rank!: TaxonRank;
@@ -51,7 +51,7 @@ export class RankCount {
   count!: number;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class TaxonName {
   @Field(() => String)
   name!: string;
@@ -66,7 +66,7 @@ export class TaxonName {
   isPreferred!: boolean;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class SimilarTaxon {
   @Field(() => Taxon)
   taxon!: Taxon;

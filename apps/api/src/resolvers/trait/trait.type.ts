@@ -1,7 +1,7 @@
 import { Field, Float, ObjectType } from "type-graphql";
 import type { TraitRow } from "@arbor/store";
 
-@ObjectType({ description: "A taxon-level trait value (numeric with unit, or categorical) with its source." })
+@ObjectType({ simpleResolvers: true, description: "A taxon-level trait value (numeric with unit, or categorical) with its source." })
 export class Trait {
   @Field(() => String)
   name!: string;
