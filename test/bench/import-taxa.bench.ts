@@ -105,7 +105,7 @@ const benchmark: Benchmark = {
     "--seed N           tree seed (default 42)",
     "--keep-files       keep the generated CSV files (their folder is printed)",
     "--keep-databases   keep the arbor_bench_import_taxa_* databases (dropped at the end by default)",
-    `--prototype a,b;c  one more fresh import per ';'-separated set of prototype fixes (${Object.keys(PROTOTYPES).join(", ")}),`,
+    `--prototype a,b;c  one more fresh import per ';'-separated set of prototype fixes (${Object.keys(PROTOTYPES).join(", ") || "none pending"}),`,
     "                   checked to write the same tree as the unpatched importer",
   ],
   run,
@@ -281,7 +281,7 @@ function parseTag(text: string): string | undefined {
 function parsePrototypes(text: string): string[][] {
   const sets = text.split(";").map((set) => set.split(",").map((name) => name.trim()).filter(Boolean)).filter((set) => set.length > 0);
   for (const name of sets.flat()) {
-    if (!PROTOTYPES[name]) throw new BenchUsageError(`--prototype: unknown '${name}'; known: ${Object.keys(PROTOTYPES).join(", ")}`);
+    if (!PROTOTYPES[name]) throw new BenchUsageError(`--prototype: unknown '${name}'; known: ${Object.keys(PROTOTYPES).join(", ") || "none"}`);
   }
   return sets;
 }

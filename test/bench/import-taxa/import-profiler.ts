@@ -32,6 +32,7 @@ export const TIMED_REPOSITORY_METHODS = [
   "resetImport",
   "clearStaging",
   "stageTaxa",
+  "stageKeyedBatch",
   "bulkLoad",
   "findOrphans",
   "linkExternalParents",
@@ -41,6 +42,7 @@ export const TIMED_REPOSITORY_METHODS = [
   "insertUnmatched",
   "writeNamesAndIds",
   "refreshChildCounts",
+  "mergeGinPendingLists",
   "getModelVersionIdsWithImageEmbeddings",
   "recomputePrototypes",
 ] as const;

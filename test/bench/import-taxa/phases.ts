@@ -14,10 +14,13 @@ export function phaseBreakdown(run: ImporterRun): PhaseRow[] {
   const phaseMs = (prefix: string) => run.phases.filter((p) => p.name.startsWith(prefix)).reduce((sum, p) => sum + p.ms, 0);
 
   const stage = call("stageTaxa");
-  const stageCopy = call("stageTaxa>bulkLoad");
+  // Keyed formats COPY straight into import_taxon_staging (stageKeyedBatch); lineage files, DwC-A
+  // with extra names and a batch with a repeated key go through a temp table (stageTaxa>bulkLoad).
+  const stageCopy = call("stageTaxa>stageKeyedBatch>bulkLoad") + call("stageTaxa>bulkLoad");
   const resolve = call("resolveStagedTaxa");
   const names = call("resolveStagedTaxa>writeNamesAndIds");
   const childCounts = call("resolveStagedTaxa>refreshChildCounts");
+  const ginMerge = call("resolveStagedTaxa>mergeGinPendingLists");
   const match = call("resolveStagedTaxa>matchReady");
   const insert = call("resolveStagedTaxa>insertUnmatched");
   const move = call("resolveStagedTaxa>moveUnderMoreSpecificParents");
@@ -28,16 +31,17 @@ export function phaseBreakdown(run: ImporterRun): PhaseRow[] {
   return [
     { phase: "hash (sha256) + checkpoint lookup", ms: phaseMs("hash") + phaseMs("between") },
     { phase: "check pass: parse every row", ms: phaseMs("check pass") },
-    { phase: "write pass: COPY of each batch into a temp table", ms: stageCopy },
-    { phase: "write pass: staging SQL (duplicate check, INSERT … ON CONFLICT)", ms: stage - stageCopy },
+    { phase: "write pass: COPY of each batch (into import_taxon_staging, or a temp table)", ms: stageCopy },
+    { phase: "write pass: staging SQL (savepoint; temp-table path: duplicate check, INSERT … ON CONFLICT)", ms: stage - stageCopy },
     { phase: "write pass: parse again, batch checkpoints, commits", ms: phaseMs("write pass") - stage },
     { phase: "finish: orphan check (linkExternalParents, findOrphans)", ms: orphans },
-    { phase: "finish: resolution, level loop (ready sets, ANALYZE, _node)", ms: resolve - names - childCounts - match - insert - move },
+    { phase: "finish: resolution, level loop (ready sets, placeholders, ANALYZE)", ms: resolve - names - childCounts - ginMerge - match - insert - move },
     { phase: "finish: resolution, matchReady (merge candidates)", ms: match },
     { phase: "finish: resolution, moveUnderMoreSpecificParents", ms: move },
-    { phase: "finish: resolution, insertUnmatched (new taxa)", ms: insert },
+    { phase: "finish: resolution, insertUnmatched (new taxa, the level's _node rows)", ms: insert },
     { phase: "finish: names + external ids (writeNamesAndIds)", ms: names },
     { phase: "finish: child counts (refreshChildCounts)", ms: childCounts },
+    { phase: "finish: GIN pending lists merged (mergeGinPendingLists)", ms: ginMerge },
     { phase: "finish: staging cleanup (clearStaging)", ms: cleanup },
     { phase: "finish: checkpoint, COMMIT, prototype check", ms: finish - orphans - resolve - cleanup },
   ];

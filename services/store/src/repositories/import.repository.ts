@@ -95,14 +95,14 @@ export interface PrototypeStats {
 interface Column {
   name: string;
   /** SQL type of the load table's column and of the unnest() array. */
-  type: "text" | "int" | "bool";
+  type: "text" | "int" | "bool" | "taxon_rank";
 }
 
 const NODE_COLUMNS: Column[] = [
   { name: "source_key", type: "text" },
   { name: "parent_source_key", type: "text" },
   { name: "accepted_source_key", type: "text" },
-  { name: "rank", type: "text" },
+  { name: "rank", type: "taxon_rank" },
   { name: "scientific_name", type: "text" },
   { name: "authorship", type: "text" },
   { name: "common_name", type: "text" },
@@ -110,6 +110,9 @@ const NODE_COLUMNS: Column[] = [
   { name: "external_id", type: "text" },
   { name: "line_no", type: "int" },
 ];
+
+// A batch of a keyed format loaded straight into import_taxon_staging.
+const STAGING_COLUMNS: Column[] = [{ name: "import_key", type: "text" }, ...NODE_COLUMNS];
 
 const NAME_COLUMNS: Column[] = [
   { name: "source_key", type: "text" },
@@ -132,6 +135,18 @@ const UPGRADES_COMMON_NAME = `(excluded.common_name IS NOT NULL AND (import_taxo
   OR (COALESCE(excluded.common_name_language, 'en') = 'en' AND COALESCE(import_taxon_staging.common_name_language, 'en') <> 'en')))`;
 // Rows per multi-row INSERT carrying binary vectors (3 KB each): keeps one statement a few MB.
 const EMBEDDING_ROWS_PER_STATEMENT = 250;
+// COPY text is sent in chunks of about this many characters: one CopyData message and socket write
+// per chunk, not per row.
+const COPY_CHUNK_CHARS = 1 << 18;
+// Session memory for the resolution's temp tables (_ready, _node, _named: about 1 M rows each for a
+// 1 M-taxon file), which the default 8 MB of temp_buffers spills to disk and reads back.
+const BULK_TEMP_BUFFERS = "512MB";
+// GIN entries of new taxa (lineage) and names (trigrams) gather in the pending list and are merged
+// into the index once, in bulk, at the end of the resolution, rather than every 4 MB (the default).
+const BULK_GIN_PENDING_LIST_LIMIT = "1GB";
+const UNIQUE_VIOLATION = "23505";
+// What a GUC check hook raises, e.g. temp_buffers changed after the session used temp tables.
+const INVALID_PARAMETER_VALUE = "22023";
 
 /**
  * All SQL of the import CLI and the demo seed: checkpoints, staging, the set-based resolution of
@@ -139,7 +154,8 @@ const EMBEDDING_ROWS_PER_STATEMENT = 250;
  * Every write takes the transaction's client, so a batch commits or rolls back as a whole.
  */
 export class ImportRepository {
-  private copySupported: Promise<boolean> | undefined;
+  private embedded: Promise<boolean> | undefined;
+  private ginIndexes: Promise<GinIndexes> | undefined;
 
   constructor(private readonly pool: Pool) {}
 
@@ -201,6 +217,8 @@ export class ImportRepository {
     names: readonly StagedName[],
     options: { uniqueKeys: boolean },
   ): Promise<DuplicateKey[]> {
+    if (options.uniqueKeys && names.length === 0 && (await this.stageKeyedBatch(client, importKey, nodes))) return [];
+    await this.useLargeTempBuffers(client);
     await client.query(
       `CREATE TEMP TABLE IF NOT EXISTS _load_nodes (${NODE_COLUMNS.map((c) => `${c.name} ${c.type}`).join(", ")}) ON COMMIT DROP`,
     );
@@ -209,7 +227,7 @@ export class ImportRepository {
       client,
       "_load_nodes",
       NODE_COLUMNS,
-      nodes.map((n) => [n.sourceKey, n.parentSourceKey, n.acceptedSourceKey, n.rank, n.scientificName, n.authorship, n.commonName, n.commonNameLanguage, n.externalId, n.lineNo]),
+      nodes.map(nodeRow),
     );
     if (options.uniqueKeys) {
       const { rows } = await client.query<DuplicateKey>(
@@ -227,7 +245,7 @@ export class ImportRepository {
     await client.query(
       `INSERT INTO import_taxon_staging (import_key, source_key, parent_source_key, accepted_source_key, rank, scientific_name,
                                          authorship, common_name, common_name_language, external_id, line_no)
-       SELECT DISTINCT ON (source_key) $1, source_key, parent_source_key, accepted_source_key, rank::taxon_rank, scientific_name,
+       SELECT DISTINCT ON (source_key) $1, source_key, parent_source_key, accepted_source_key, rank, scientific_name,
               authorship, common_name, common_name_language, external_id, line_no
          FROM _load_nodes
         ORDER BY source_key, (common_name IS NULL), (COALESCE(common_name_language, 'en') <> 'en'), (external_id IS NULL), line_no
@@ -266,6 +284,25 @@ export class ImportRepository {
       );
     }
     return [];
+  }
+
+  /**
+   * A batch of a keyed format (no extra names) loaded straight into import_taxon_staging: no temp
+   * table, duplicate query or upsert. The staging primary key still refuses a repeated key; then the
+   * batch is rolled back to a savepoint and false returned, so that the general path finds and
+   * reports the duplicates with their lines.
+   */
+  private async stageKeyedBatch(client: PoolClient, importKey: string, nodes: readonly StagedTaxonNode[]): Promise<boolean> {
+    await client.query(`SAVEPOINT stage_keyed_batch`);
+    try {
+      await this.bulkLoad(client, "import_taxon_staging", STAGING_COLUMNS, nodes.map((node) => [importKey, ...nodeRow(node)]));
+    } catch (error) {
+      if (!isStagingKeyViolation(error)) throw error;
+      await client.query(`ROLLBACK TO SAVEPOINT stage_keyed_batch`);
+      return false;
+    }
+    await client.query(`RELEASE SAVEPOINT stage_keyed_batch`);
+    return true;
   }
 
   /** Staged nodes whose parent (or accepted name) is neither staged nor known by external id. */
@@ -316,6 +353,8 @@ export class ImportRepository {
    */
   async resolveStagedTaxa(client: PoolClient, importKey: string, source: string, options: ResolveOptions): Promise<ResolutionStats> {
     const stats: ResolutionStats = { inserted: 0, merged: 0, reparented: 0, synonyms: 0, unresolved: 0 };
+    await this.useLargeTempBuffers(client);
+    const ginIndexes = await this.deferGinMerges(client);
     await client.query(`CREATE TEMP TABLE IF NOT EXISTS _ready (
       source_key text PRIMARY KEY, parent_id int, rank taxon_rank, scientific_name text, authorship text,
       common_name text, line_no int, taxon_id int, match_kind int) ON COMMIT DROP`);
@@ -347,11 +386,10 @@ export class ImportRepository {
       stats.reparented += await this.moveUnderMoreSpecificParents(client);
       const { rows: matched } = await client.query<{ count: number }>(`SELECT count(*) AS count FROM _ready WHERE match_kind > 0`);
       stats.merged += matched[0]!.count;
-      stats.inserted += await this.insertUnmatched(client);
-      await client.query(
-        `INSERT INTO _node (source_key, level, taxon_id, is_placeholder) SELECT source_key, $1, taxon_id, scientific_name IS NULL FROM _ready`,
-        [level],
-      );
+      stats.inserted += await this.insertUnmatched(client, level);
+      // The next level's collection joins _node with staging: planned for the previous level's size
+      // it would probe the parent index once per node.
+      await client.query(`ANALYZE _node`);
       // The next level: children of this one, through the (import_key, parent_source_key) index.
       await client.query(`TRUNCATE _ready`);
       const next = await client.query(
@@ -391,6 +429,7 @@ export class ImportRepository {
       );
     }
     await this.refreshChildCounts(client);
+    await this.mergeGinPendingLists(client, ginIndexes);
     const { rows } = await client.query<{ count: number }>(
       `SELECT count(*) AS count FROM import_taxon_staging s
         WHERE s.import_key = $1 AND s.resolved_taxon_id IS NULL AND s.scientific_name IS NOT NULL
@@ -467,9 +506,14 @@ export class ImportRepository {
     return moved.rowCount;
   }
 
-  private async insertUnmatched(client: PoolClient): Promise<number> {
-    const { rows } = await client.query<{ count: number }>(`
-      WITH inserted AS (
+  /**
+   * Creates a taxon for each natural key among the level's unmatched named nodes, then records every
+   * node of the level in _node with its taxon: the matched one, the one created for its natural key,
+   * or (rarely) the existing one its natural key met on conflict; a placeholder carries its parent's.
+   */
+  private async insertUnmatched(client: PoolClient, level: number): Promise<number> {
+    const { rows } = await client.query<{ count: number }>(
+      `WITH inserted AS (
         INSERT INTO taxon (parent_id, rank, scientific_name, authorship, common_name, ancestor_ids, depth)
         SELECT DISTINCT ON (r.parent_id, r.rank, r.scientific_name)
                r.parent_id, r.rank, r.scientific_name, r.authorship, r.common_name,
@@ -482,17 +526,23 @@ export class ImportRepository {
         RETURNING id, parent_id, rank, scientific_name
       ), touched AS (
         INSERT INTO _touched SELECT DISTINCT parent_id FROM inserted WHERE parent_id IS NOT NULL
-      ), assigned AS (
-        UPDATE _ready r SET taxon_id = i.id FROM inserted i
-         WHERE COALESCE(i.parent_id, 0) = COALESCE(r.parent_id, 0) AND i.rank = r.rank AND i.scientific_name = r.scientific_name
+      ), recorded AS (
+        INSERT INTO _node (source_key, level, taxon_id, is_placeholder)
+        SELECT r.source_key, $1, COALESCE(r.taxon_id, i.id), r.scientific_name IS NULL
+          FROM _ready r LEFT JOIN inserted i
+            ON COALESCE(i.parent_id, 0) = COALESCE(r.parent_id, 0) AND i.rank = r.rank AND i.scientific_name = r.scientific_name
       )
-      SELECT count(*) AS count FROM inserted`);
-    // Rows that shared a natural key with the inserted one, or met an existing row on conflict.
-    await client.query(`
-      UPDATE _ready r SET taxon_id = t.id FROM taxon t
-       WHERE r.taxon_id IS NULL AND r.scientific_name IS NOT NULL
-         AND COALESCE(t.parent_id, 0) = COALESCE(r.parent_id, 0) AND t.rank = r.rank AND t.scientific_name = r.scientific_name
-         AND t.parent_id IS NOT DISTINCT FROM r.parent_id`);
+      SELECT count(*) AS count FROM inserted`,
+      [level],
+    );
+    // Nodes whose natural key met an existing taxon on conflict (the statement above joins only the
+    // taxa it inserted).
+    await client.query(
+      `UPDATE _node n SET taxon_id = t.id
+         FROM _ready r JOIN taxon t ON t.parent_id IS NOT DISTINCT FROM r.parent_id AND t.rank = r.rank AND t.scientific_name = r.scientific_name
+        WHERE n.level = $1 AND n.taxon_id IS NULL AND NOT n.is_placeholder AND r.source_key = n.source_key`,
+      [level],
+    );
     return rows[0]!.count;
   }
 
@@ -502,28 +552,41 @@ export class ImportRepository {
    * synonym and vernacular names and external ids.
    */
   private async writeNamesAndIds(client: PoolClient, importKey: string, source: string): Promise<void> {
-    await client.query(`CREATE TEMP TABLE IF NOT EXISTS _named (source_key text PRIMARY KEY, taxon_id int) ON COMMIT DROP`);
+    // The staged columns of every node to name, read from staging once and kept in taxon order, so
+    // that the statements below read this table alone and insert names in the order of their
+    // taxon_id indexes. The two parts are disjoint: _node holds the nodes this call resolved, which
+    // were unresolved in staging.
+    await client.query(`CREATE TEMP TABLE IF NOT EXISTS _named (
+      source_key text, taxon_id int, accepted_source_key text, scientific_name text, authorship text,
+      common_name text, common_name_language text, external_id text, line_no int) ON COMMIT DROP`);
     await client.query(`TRUNCATE _named`);
+    const stagedColumns = `s.accepted_source_key, s.scientific_name, s.authorship, s.common_name, s.common_name_language, s.external_id, s.line_no`;
     await client.query(
-      `INSERT INTO _named SELECT source_key, taxon_id FROM _node WHERE taxon_id IS NOT NULL AND NOT is_placeholder
-       UNION
-       SELECT source_key, resolved_taxon_id FROM import_taxon_staging
-        WHERE import_key = $1 AND resolved_taxon_id IS NOT NULL AND NOT names_done AND scientific_name IS NOT NULL
-       ON CONFLICT (source_key) DO NOTHING`,
+      `INSERT INTO _named
+       SELECT * FROM (
+         SELECT s.source_key, n.taxon_id, ${stagedColumns}
+           FROM _node n JOIN import_taxon_staging s ON s.import_key = $1 AND s.source_key = n.source_key
+          WHERE n.taxon_id IS NOT NULL AND NOT n.is_placeholder
+         UNION ALL
+         SELECT s.source_key, s.resolved_taxon_id, ${stagedColumns}
+           FROM import_taxon_staging s
+          WHERE s.import_key = $1 AND s.resolved_taxon_id IS NOT NULL AND NOT s.names_done AND s.scientific_name IS NOT NULL
+       ) x ORDER BY taxon_id`,
       [importKey],
     );
-    const named = `_named d JOIN import_taxon_staging s ON s.import_key = $1 AND s.source_key = d.source_key`;
+    await client.query(`ANALYZE _named`);
+    // In the statements below, s is a row of _named: a staged row with its taxon.
     await client.query(
       `UPDATE taxon t SET common_name = x.common_name, updated_at = now()
          FROM (SELECT DISTINCT ON (id) id, common_name, is_english FROM (
-                 SELECT d.taxon_id AS id, s.common_name, 0 AS priority, s.line_no,
+                 SELECT s.taxon_id AS id, s.common_name, 0 AS priority, s.line_no,
                         COALESCE(s.common_name_language, 'en') = 'en' AS is_english
-                   FROM ${named}
+                   FROM _named s
                   WHERE s.accepted_source_key IS NULL AND s.common_name IS NOT NULL AND ${COMMON_NAME_LANGUAGES}
                  UNION ALL
-                 SELECT d.taxon_id, n.name, CASE WHEN n.is_preferred THEN 1 ELSE 2 END, n.line_no, true
-                   FROM ${named}
-                   JOIN import_name_staging n ON n.import_key = s.import_key AND n.source_key = s.source_key
+                 SELECT s.taxon_id, n.name, CASE WHEN n.is_preferred THEN 1 ELSE 2 END, n.line_no, true
+                   FROM _named s
+                   JOIN import_name_staging n ON n.import_key = $1 AND n.source_key = s.source_key
                   WHERE s.accepted_source_key IS NULL AND n.language IN ('en', '')
                ) c ORDER BY id, NOT is_english, priority, line_no) x
         WHERE t.id = x.id AND x.common_name IS DISTINCT FROM t.common_name
@@ -535,45 +598,44 @@ export class ImportRepository {
     );
     await client.query(
       `UPDATE taxon t SET authorship = x.authorship, updated_at = now()
-         FROM (SELECT DISTINCT ON (d.taxon_id) d.taxon_id AS id, s.authorship
-                 FROM ${named}
+         FROM (SELECT DISTINCT ON (s.taxon_id) s.taxon_id AS id, s.authorship
+                 FROM _named s
                 WHERE s.accepted_source_key IS NULL AND s.authorship IS NOT NULL
-                ORDER BY d.taxon_id, s.line_no) x
+                ORDER BY s.taxon_id, s.line_no) x
         WHERE t.id = x.id AND t.authorship IS NULL`,
-      [importKey],
     );
+    // A node that is not a synonym has its taxon's scientific name: it matched it or created it.
     await client.query(
       `INSERT INTO taxon_name (taxon_id, name, kind, language, is_preferred, source)
-       SELECT t.id, t.scientific_name, 'scientific'::name_kind, NULL, true, $2
-         FROM ${named} JOIN taxon t ON t.id = d.taxon_id
+       SELECT s.taxon_id, s.scientific_name, 'scientific'::name_kind, NULL, true, $2
+         FROM _named s
         WHERE s.accepted_source_key IS NULL
        UNION ALL
        SELECT t.id, s.scientific_name, 'synonym'::name_kind, NULL, false, $2
-         FROM ${named} JOIN taxon t ON t.id = d.taxon_id
+         FROM _named s JOIN taxon t ON t.id = s.taxon_id
         WHERE s.accepted_source_key IS NOT NULL AND s.scientific_name <> t.scientific_name
        UNION ALL
        SELECT t.id, s.common_name, 'vernacular'::name_kind, s.common_name_language, COALESCE(s.common_name = t.common_name, false), $2
-         FROM ${named} JOIN taxon t ON t.id = d.taxon_id
+         FROM _named s JOIN taxon t ON t.id = s.taxon_id
         WHERE s.accepted_source_key IS NULL AND s.common_name IS NOT NULL
        UNION ALL
        SELECT t.id, n.name, 'vernacular'::name_kind, NULLIF(n.language, ''), COALESCE(n.name = t.common_name, false), $2
-         FROM ${named} JOIN taxon t ON t.id = d.taxon_id
-         JOIN import_name_staging n ON n.import_key = s.import_key AND n.source_key = s.source_key
+         FROM _named s JOIN taxon t ON t.id = s.taxon_id
+         JOIN import_name_staging n ON n.import_key = $1 AND n.source_key = s.source_key
        ON CONFLICT (taxon_id, kind, name, language) DO NOTHING`,
       [importKey, source],
     );
     // is_preferred marks the vernacular name that is the taxon's common name, which may have changed.
     await client.query(
       `UPDATE taxon_name v SET is_preferred = COALESCE(v.name = t.common_name, false)
-         FROM ${named} JOIN taxon t ON t.id = d.taxon_id
+         FROM _named s JOIN taxon t ON t.id = s.taxon_id
         WHERE v.taxon_id = t.id AND v.kind = 'vernacular' AND v.is_preferred <> COALESCE(v.name = t.common_name, false)`,
-      [importKey],
     );
     await client.query(
       `INSERT INTO taxon_external_id (source, external_id, taxon_id)
-       SELECT $2, s.external_id, d.taxon_id FROM ${named} WHERE s.external_id IS NOT NULL
+       SELECT $1, s.external_id, s.taxon_id FROM _named s WHERE s.external_id IS NOT NULL
        ON CONFLICT (source, external_id) DO NOTHING`,
-      [importKey, source],
+      [source],
     );
   }
 
@@ -691,15 +753,15 @@ export class ImportRepository {
   // ---------------------------------------------------------------- bulk loading
 
   /**
-   * Loads rows into a (temporary) table: COPY FROM STDIN on a real server; on the embedded PGlite,
-   * whose socket server cannot carry the COPY sub-protocol (electric-sql/pglite PR #1028, open),
-   * one INSERT … SELECT FROM unnest() of column arrays.
+   * Loads rows into a table: COPY FROM STDIN on a real server; on the embedded PGlite, whose socket
+   * server cannot carry the COPY sub-protocol (electric-sql/pglite PR #1028, open), one
+   * INSERT … SELECT FROM unnest() of column arrays.
    */
   private async bulkLoad(client: PoolClient, table: string, columns: readonly Column[], rows: readonly unknown[][]): Promise<void> {
     if (rows.length === 0) return;
-    if (await this.supportsCopy(client)) {
+    if (!(await this.isEmbedded(client))) {
       const stream = client.query(copyStreams.from(`COPY ${table} (${columns.map((c) => c.name).join(", ")}) FROM STDIN`));
-      await pipeline(Readable.from(copyLines(rows)), stream);
+      await pipeline(Readable.from(copyChunks(rows)), stream);
       return;
     }
     const arrays = columns.map((_, at) => rows.map((row) => row[at] ?? null));
@@ -710,14 +772,73 @@ export class ImportRepository {
     );
   }
 
+  // ---------------------------------------------------------------- session settings of a bulk import
+  // Only on a real server (PGlite keeps its defaults: its memory is the host process's), and only
+  // settings any role may change, each for the current transaction (SET LOCAL).
+
+  /**
+   * temp_buffers for the resolution's temp tables. It can only change before the session first
+   * touches a temp table: a pooled session that already did with another value keeps that value
+   * (the SET is rolled back to a savepoint), and the import runs as it would without it.
+   */
+  private async useLargeTempBuffers(client: PoolClient): Promise<void> {
+    if (await this.isEmbedded(client)) return;
+    try {
+      await client.query(`SAVEPOINT temp_buffers; SET LOCAL temp_buffers = '${BULK_TEMP_BUFFERS}'; RELEASE SAVEPOINT temp_buffers`);
+    } catch (error) {
+      if ((error as { code?: string }).code !== INVALID_PARAMETER_VALUE) throw error;
+      await client.query(`ROLLBACK TO SAVEPOINT temp_buffers`);
+    }
+  }
+
+  /**
+   * Raises gin_pending_list_limit when this role owns every GIN index the resolution writes, since
+   * only an owner may merge the pending lists afterwards (mergeGinPendingLists): left unmerged, a
+   * large pending list would be scanned by every search until the next VACUUM. Returns the indexes
+   * to merge (none when the limit stays).
+   */
+  private async deferGinMerges(client: PoolClient): Promise<string[]> {
+    if (await this.isEmbedded(client)) return [];
+    this.ginIndexes ??= client
+      .query<{ name: string; owned: boolean }>(
+        `SELECT c.oid::regclass::text AS name, pg_has_role(c.relowner, 'USAGE') AS owned
+           FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+          WHERE a.amname = 'gin' AND i.indrelid IN ('taxon'::regclass, 'taxon_name'::regclass)`,
+      )
+      .then(({ rows }) => ({ names: rows.map((row) => row.name), allOwned: rows.every((row) => row.owned) }));
+    const indexes = await this.ginIndexes;
+    if (!indexes.allOwned || indexes.names.length === 0) return [];
+    await client.query(`SET LOCAL gin_pending_list_limit = '${BULK_GIN_PENDING_LIST_LIMIT}'`);
+    return indexes.names;
+  }
+
+  /** Merges the pending lists that deferGinMerges let grow into their indexes, in bulk. */
+  private async mergeGinPendingLists(client: PoolClient, indexes: readonly string[]): Promise<void> {
+    if (indexes.length === 0) return;
+    await client.query(`SELECT gin_clean_pending_list(gin_index) FROM unnest($1::regclass[]) AS x(gin_index)`, [indexes]);
+  }
+
   // Asked on the transaction's own client: on PGlite another connection would wait for this
   // transaction to end.
-  private supportsCopy(client: PoolClient): Promise<boolean> {
-    this.copySupported ??= client
-      .query<{ version: string }>(`SELECT version() AS version`)
-      .then(({ rows }) => !/pglite/i.test(rows[0]!.version));
-    return this.copySupported;
+  private isEmbedded(client: PoolClient): Promise<boolean> {
+    this.embedded ??= client.query<{ version: string }>(`SELECT version() AS version`).then(({ rows }) => /pglite/i.test(rows[0]!.version));
+    return this.embedded;
   }
+}
+
+/** GIN indexes of taxon and taxon_name, and whether the importer's role owns all of them. */
+interface GinIndexes {
+  names: string[];
+  allOwned: boolean;
+}
+
+function nodeRow(node: StagedTaxonNode): unknown[] {
+  return [node.sourceKey, node.parentSourceKey, node.acceptedSourceKey, node.rank, node.scientificName, node.authorship, node.commonName, node.commonNameLanguage, node.externalId, node.lineNo];
+}
+
+function isStagingKeyViolation(error: unknown): boolean {
+  const { code, constraint } = error as { code?: string; constraint?: string };
+  return code === UNIQUE_VIOLATION && constraint === "import_taxon_staging_pkey";
 }
 
 export function imageKey(source: string, sourceId: string): string {
@@ -733,8 +854,17 @@ function encodeVectorBinary(values: Float32Array): Buffer {
   return buffer;
 }
 
-function* copyLines(rows: readonly unknown[][]): Generator<string> {
-  for (const row of rows) yield `${row.map(copyField).join("\t")}\n`;
+/** COPY text of the rows, in chunks of about COPY_CHUNK_CHARS characters. */
+function* copyChunks(rows: readonly unknown[][]): Generator<string> {
+  let chunk = "";
+  for (const row of rows) {
+    chunk += `${row.map(copyField).join("\t")}\n`;
+    if (chunk.length >= COPY_CHUNK_CHARS) {
+      yield chunk;
+      chunk = "";
+    }
+  }
+  if (chunk.length > 0) yield chunk;
 }
 
 function copyField(value: unknown): string {

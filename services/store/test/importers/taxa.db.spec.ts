@@ -111,6 +111,47 @@ describe("taxa-parent-child", () => {
     expect(outcome.stats).toMatchObject({ inserted: 11, unresolved: 1 });
   });
 
+  it("rejects a repeated taxon id within a batch with both lines, writing nothing", async () => {
+    const error = await importTaxa("taxa-parent-child", fixture("parent-child-duplicate.csv"), { pool, log: silentLog }).catch((e) => e);
+    expect(error).toBeInstanceOf(ImportAbortedError);
+    const row = (error as ImportAbortedError).errors[0]!;
+    expect(row).toBeInstanceOf(ImportRowError);
+    expect(row).toMatchObject({ file: "parent-child-duplicate.csv", line: 6, field: "taxon_id" });
+    expect(row.message).toContain('duplicate id "2" (first on line 3)');
+    const { rows } = await pool.query(`SELECT (SELECT count(*) FROM import_taxon_staging)::int AS staged, (SELECT count(*) FROM import_checkpoint)::int AS checkpoints`);
+    expect(rows[0]).toEqual({ staged: 0, checkpoints: 0 });
+  });
+
+  it("rejects a taxon id repeated in a later batch, keeping the batches committed before it", async () => {
+    const error = await importTaxa("taxa-parent-child", fixture("parent-child-duplicate.csv"), { pool, log: silentLog, batchSize: 2 }).catch((e) => e);
+    expect(error).toBeInstanceOf(ImportAbortedError);
+    expect((error as ImportAbortedError).errors[0]).toMatchObject({ file: "parent-child-duplicate.csv", line: 6, field: "taxon_id" });
+    expect((error as ImportAbortedError).errors[0]!.message).toContain("(first on line 3)");
+    const { rows } = await pool.query(`SELECT rows_done, completed FROM import_checkpoint WHERE kind = 'taxa-parent-child'`);
+    expect(rows).toEqual([{ rows_done: 4, completed: false }]);
+    const { rows: staged } = await pool.query(`SELECT count(*)::int AS n FROM import_taxon_staging`);
+    expect(staged[0].n).toBe(4);
+    expect((await counts(pool)).taxon).toBe(0);
+  });
+
+  it("gives two ids of one name the taxon that moved under their new parent, and its children", async () => {
+    await importTaxa("taxa-parent-child", fixture("parent-child-genus-under-kingdom.csv"), { pool, log: silentLog });
+    // Both Panthera rows claim the existing genus, which moves under Felidae; the second meets it on conflict.
+    const outcome = await importTaxa("taxa-parent-child", fixture("parent-child-genus-twice.csv"), { pool, log: silentLog });
+    expect(outcome.stats).toMatchObject({ inserted: 2, reparented: 1, unresolved: 0 });
+    expect(await treePaths(pool)).toEqual([
+      "kingdom:Animalia",
+      "kingdom:Animalia > family:Felidae",
+      "kingdom:Animalia > family:Felidae > genus:Panthera",
+      "kingdom:Animalia > family:Felidae > genus:Panthera > species:Panthera leo",
+    ]);
+    expect(await treeInvariantViolations(pool)).toBe(0);
+    const { rows } = await pool.query(
+      `SELECT x.external_id FROM taxon_external_id x JOIN taxon t ON t.id = x.taxon_id WHERE t.scientific_name = 'Panthera' ORDER BY 1`,
+    );
+    expect(rows.map((row) => row.external_id)).toEqual(["2", "4", "5"]);
+  });
+
   it("reports orphans by line and counts them against --max-errors", async () => {
     const error = await importTaxa("taxa-parent-child", fixture("parent-child-orphan.csv"), { pool, log: silentLog }).catch((e) => e);
     expect(error).toBeInstanceOf(ImportAbortedError);
