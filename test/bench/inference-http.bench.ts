@@ -10,7 +10,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../services/inference/src/config.ts";
 import { BenchUsageError } from "./lib/args.ts";
 import type { BenchContext, BenchReport, Benchmark } from "./lib/benchmark.ts";
@@ -22,10 +21,6 @@ import { IMAGE_SETS, loadImageSet, type ImageSet, type ImageSetName } from "./in
 import { InProcessEngine, OFFLINE_MODES, type OfflineMode } from "./inference/in-process-engine.ts";
 import { httpPhase, inProcessPhase, offlinePhase, type PathName, type PhaseResult, type PhaseTiming } from "./inference/phases.ts";
 import { startService, type ServiceProcess } from "./inference/service-process.ts";
-
-const PROTOTYPE_MAIN = fileURLToPath(new URL("./inference/prototype/service-main.ts", import.meta.url));
-const PROTOTYPES = ["prefetch", "encoder-thread", "both"] as const;
-type PrototypeName = (typeof PROTOTYPES)[number];
 
 const GOAL_RATIO = 0.9;
 
@@ -40,7 +35,6 @@ interface Options {
   /** The service's environment (the same settings build the in-process engine). */
   serviceEnv: Record<string, string>;
   profile: ImageSetName[];
-  prototypes: PrototypeName[];
 }
 
 function list<T extends string>(text: string, allowed: readonly T[], name: string): T[] {
@@ -79,7 +73,6 @@ function readOptions({ args, quick }: BenchContext): Options {
       LOG_LEVEL: args.string("log-level", "info"),
     },
     profile: list(args.string("profile", "none"), IMAGE_SETS, "profile"),
-    prototypes: list(args.string("prototypes", "none"), PROTOTYPES, "prototypes"),
   };
   if (options.rounds < 1 || options.clients < 1) throw new BenchUsageError("--rounds and --clients must be ≥ 1");
   if (options.offlineModes.length === 0) throw new BenchUsageError("--offline needs at least one mode: the anchor");
@@ -92,7 +85,6 @@ function pathsOf(options: Options, round: number): PathName[] {
     ...options.offlineModes.map((mode) => `offline ${mode}` as const),
     ...(options.inProcess ? (["in-process service"] as const) : []),
     "HTTP service",
-    ...options.prototypes.map((name) => `HTTP prototype ${name}` as const),
   ];
   return round % 2 === 0 ? paths : paths.reverse();
 }
@@ -215,29 +207,14 @@ function profileTables(profiles: Array<{ set: ImageSetName; phase: PhaseResult; 
   ]);
 }
 
-async function withService<T>(env: Record<string, string>, nodeArgs: string[], work: (service: ServiceProcess) => Promise<T>, script?: string): Promise<T> {
-  const service = await startService(env, { nodeArgs, script });
+async function withService<T>(env: Record<string, string>, nodeArgs: string[], work: (service: ServiceProcess) => Promise<T>): Promise<T> {
+  const service = await startService(env, { nodeArgs });
   try {
     return await work(service);
   } finally {
     const code = await service.stop();
     if (code !== 0) process.stderr.write(`inference service exited with ${code}:\n${service.stderrTail()}\n`);
   }
-}
-
-/** The service, then each prototype service, all started before the rounds and idle while others are measured. */
-async function withServices<T>(options: Options, work: (services: Map<"HTTP service" | `HTTP prototype ${PrototypeName}`, ServiceProcess>) => Promise<T>): Promise<T> {
-  const services = new Map<"HTTP service" | `HTTP prototype ${PrototypeName}`, ServiceProcess>();
-  const open = async (index: number): Promise<T> => {
-    if (index > options.prototypes.length) return work(services);
-    const name = index === 0 ? undefined : options.prototypes[index - 1]!;
-    const env = name ? { ...options.serviceEnv, ARBOR_BENCH_PROTOTYPE: name } : options.serviceEnv;
-    return withService(env, [], async (service) => {
-      services.set(name ? `HTTP prototype ${name}` : "HTTP service", service);
-      return open(index + 1);
-    }, name ? PROTOTYPE_MAIN : undefined);
-  };
-  return open(0);
 }
 
 async function run(context: BenchContext): Promise<BenchReport> {
@@ -251,11 +228,9 @@ async function run(context: BenchContext): Promise<BenchReport> {
   const results: SetResult[] = options.sets.map((set) => ({ set, description: sets.get(set)!.description, meanBytes: sets.get(set)!.meanBytes, rounds: [] }));
   let check: Awaited<ReturnType<typeof checkOneEmbedding>> | undefined;
   try {
-    await withServices(options, async (services) => {
-      for (const [name, service] of services) {
-        progress.log(`${name}: pid ${service.pid} at ${service.baseUrl}`);
-        check = await checkOneEmbedding(service.baseUrl, sets.get(options.sets[0]!)!.images[0]!);
-      }
+    await withService(options.serviceEnv, [], async (service) => {
+      progress.log(`HTTP service: pid ${service.pid} at ${service.baseUrl}`);
+      check = await checkOneEmbedding(service.baseUrl, sets.get(options.sets[0]!)!.images[0]!);
       for (let round = 0; round < options.rounds; round++) {
         for (const result of results) {
           const images = sets.get(result.set)!.images;
@@ -265,7 +240,7 @@ async function run(context: BenchContext): Promise<BenchReport> {
             const label = `round ${round + 1}/${options.rounds} ${result.set}: ${path}`;
             const phase = await progress.step(label, () =>
               path.startsWith("HTTP")
-                ? httpPhase(services.get(path as "HTTP service")!.baseUrl, images, options.clients, options.client, timing, undefined, path)
+                ? httpPhase(service.baseUrl, images, options.clients, options.client, timing)
                 : path === "in-process service"
                   ? inProcessPhase(engine, images, options.clients, timing)
                   : offlinePhase(engine, images, path.slice("offline ".length) as OfflineMode, timing),
@@ -325,12 +300,11 @@ const benchmark: Benchmark = {
     "--client raw             raw (node:http, bodies encoded once) or typed (InferenceClient)",
     "--seconds 20 --warmup 4  measurement window and warm-up for small images",
     "--photo-seconds 45 --photo-warmup 12   the same for photos",
-    "--offline sequential,pipelined   offline modes; the best one each round is the anchor",
+    "--offline sequential,pipelined,pipelined-encoder-thread   offline modes; the best one each round is the anchor",
     "--no-in-process          skip the in-process ImageEmbedder path",
     "--threads 2 --workers 2 --max-batch 16 --max-wait-ms 10 --max-queue 256   service settings (INFERENCE_INTRA_OP_THREADS, PREPROCESS_WORKERS, MAX_BATCH, MAX_WAIT_MS, MAX_QUEUE)",
     "--log-level info         the service's LOG_LEVEL",
     "--model DIR              model package (default models/arbor-standin-v1)",
-    "--prototypes none        also measure prototype services (test/bench/inference/prototype): prefetch, encoder-thread, both",
     "--profile none           image sets to run once more with the service under --cpu-prof, summarised (e.g. --profile small)",
     "--quick                  1 round, short windows",
   ],

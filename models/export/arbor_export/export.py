@@ -3,7 +3,7 @@
     /usr/bin/python3 -m arbor_export.export --checkpoint open_clip_pytorch_model.bin \\
         --config vit-l-14 --out ../bioclip-2 --name bioclip-2 --version 1 [--fp16]
     /usr/bin/python3 -m arbor_export.export --random-init --seed 0 --config standin-v1 \\
-        --out ../arbor-standin-v1 --name arbor-standin --version 1
+        --out ../arbor-standin-v1 --name arbor-standin --version 1 --int8 image_encoder
 
 The package is built in a sibling temporary directory and renamed into place at the end, so a
 failed or interrupted export never leaves a half-written package behind.
@@ -29,6 +29,7 @@ from .manifest import PREPROCESSING_MODES, PackageFile, build_manifest, describe
 from .model import CONFIGS
 from .onnx_export import OPSET, export_encoder, op_histogram, save_model
 from .package_readme import render_readme
+from .quantize import ENCODER_ROLES, Int8Options, describe_report, parse_roles, write_int8_encoder
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_TOKENIZER = REPO_ROOT / "models" / "tokenizer" / "bpe_simple_vocab_16e6.txt.gz"
@@ -53,6 +54,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--preprocessing", choices=sorted(PREPROCESSING_MODES), default="open_clip")
     p.add_argument("--fp16", action="store_true", help="also write float16 encoders (*.fp16.onnx), meant for CUDA")
     p.add_argument("--no-fp32", action="store_true", help="with --fp16: write only the float16 encoders")
+    p.add_argument("--int8", nargs="?", const=",".join(ENCODER_ROLES), metavar="ROLES",
+                   help="also write int8 encoders (*.int8.onnx, dynamic quantisation for CPU, as arbor_export.quantize "
+                        "with its defaults); ROLES: comma-separated, default both (image_encoder,text_encoder)")
     p.add_argument("--external-data", choices=["auto", "always", "never"], default="auto",
                    help="weights in a separate <file>.data: auto = only past protobuf's 2 GB limit")
     p.add_argument("--tokenizer-file", type=Path, default=DEFAULT_TOKENIZER, help="merges file to fingerprint")
@@ -65,6 +69,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         p.error("--write-checkpoint only applies to --random-init")
     if args.no_fp32 and not args.fp16:
         p.error("--no-fp32 needs --fp16")
+    args.int8_roles = []
+    if args.int8 is not None:
+        if args.no_fp32:
+            p.error("--int8 quantises the fp32 encoders: it cannot be combined with --no-fp32")
+        try:
+            args.int8_roles = parse_roles(args.int8)
+        except ValueError as error:
+            p.error(f"--int8: {error}")
     return args
 
 
@@ -125,6 +137,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     entries: List[PackageFile] = []
+    quantization: Dict[str, object] = {}
     try:
         for role in ("image_encoder", "text_encoder"):
             t0 = time.perf_counter()
@@ -157,6 +170,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                 entries.append(PackageFile(half_path.name, role, "fp16"))
                 if half_written.external_data:
                     entries.append(PackageFile(half_written.external_data.name, "external_data", "fp16", half_path.name))
+            proto = None  # the int8 pass reads the fp32 file back; do not hold two copies of the graph
+            if role in args.int8_roles:
+                t0 = time.perf_counter()
+                fp32_entry = describe_file(staging, PackageFile(fp32_path.name, role, "fp32"))
+                int8_file, quantization[role], report = write_int8_encoder(staging, fp32_entry, Int8Options())
+                entries.append(int8_file)
+                timings[f"{role}_int8_s"] = time.perf_counter() - t0
+                log(f"{describe_report(role, report, (staging / int8_file.path).stat().st_size)} in {timings[f'{role}_int8_s']:.1f}s")
 
         tokenizer_ref = args.tokenizer_ref or os.path.relpath(args.tokenizer_file.resolve(), out)
         manifest = build_manifest(
@@ -173,6 +194,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             files=[describe_file(staging, e) for e in entries],
             source=source,
             exporter={"tool": "arbor_export", "torch": torch.__version__, "onnx": onnx.__version__, "opset": OPSET},
+            quantization=quantization or None,
         )
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         (staging / "README.md").write_text(render_readme(manifest))

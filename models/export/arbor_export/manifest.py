@@ -33,7 +33,7 @@ EOT_TOKEN = 49407
 class PackageFile:
     path: str  # relative to the package directory
     role: str  # image_encoder | text_encoder | external_data
-    precision: str  # fp32 | fp16
+    precision: str  # fp32 | fp16 | int8
     data_for: Optional[str] = None  # for external_data: the .onnx file it belongs to
 
 
@@ -81,10 +81,11 @@ def build_manifest(
     files: List[Dict[str, object]],
     source: Dict[str, object],
     exporter: Dict[str, object],
+    quantization: Optional[Dict[str, object]] = None,
     created_at: Optional[str] = None,
 ) -> Dict[str, object]:
     mode = PREPROCESSING_MODES[preprocessing_mode]
-    return {
+    manifest: Dict[str, object] = {
         "schemaVersion": MANIFEST_SCHEMA_VERSION,
         "name": name,
         "version": version,
@@ -116,3 +117,7 @@ def build_manifest(
         "exporter": exporter,
         "createdAt": created_at or _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
     }
+    if quantization:
+        # How each int8 encoder was made, by role (the same record arbor_export.quantize writes).
+        manifest["quantization"] = quantization
+    return manifest

@@ -52,11 +52,13 @@ def render_readme(manifest: Dict[str, object]) -> str:
         "",
     ]
     random_init = source.get("randomInit")  # type: ignore[union-attr]
+    int8_roles = [str(entry["role"]) for entry in files if entry["precision"] == "int8" and entry["role"] != "external_data"]
     if random_init:
+        int8_option = f" --int8 {','.join(int8_roles)}" if int8_roles else ""
         lines += [
             "```",
             f"cd models/export && /usr/bin/python3 -m arbor_export.export --random-init --seed {random_init['seed']} \\",
-            f"  --config {arch['name']} --name {manifest['name']} --version {manifest['version']} --out <dir>",
+            f"  --config {arch['name']} --name {manifest['name']} --version {manifest['version']}{int8_option} --out <dir>",
             "```",
             "",
             f"Weights: numpy RandomState(seed={random_init['seed']}), open_clip key names and shapes; "
@@ -67,6 +69,21 @@ def render_readme(manifest: Dict[str, object]) -> str:
             f"Exported by `models/export` from `{source['checkpoint']}` (sha256 `{source['sha256']}`"
             + (f", model hub id `{source['hubId']}`" if source.get("hubId") else "")
             + ").",
+        ]
+    quantization: Dict[str, Dict[str, object]] = manifest.get("quantization", {})  # type: ignore[assignment]
+    if int8_roles:
+        lines += ["", "## int8 encoders", ""]
+        for role in int8_roles:
+            made = quantization.get(role, {})
+            lines.append(
+                f"- {role}: dynamic int8 quantisation of `{made.get('from', '?')}` by `arbor_export.quantize` "
+                f"({made.get('quantizedMatMuls', '?')} MatMuls; weights {made.get('weights', '?')}, activations uint8 at run time; "
+                f"LayerNorm, attention products and the output projection stay fp32)."
+            )
+        lines += [
+            "",
+            "For CPU inference (onnxruntime's u8s8 kernels, AVX-512 VNNI where available). The service uses them",
+            "only when asked: `MODEL_PRECISION=int8`, or per encoder, e.g. `MODEL_PRECISION=image:int8,text:fp32`.",
         ]
     lines.append("")
     return "\n".join(lines)

@@ -3,7 +3,7 @@
     /usr/bin/python3 -m arbor_export.quantize --package ../build/vit-l-14-random [--roles image_encoder,text_encoder]
 
 adds `image_encoder.int8.onnx` and `text_encoder.int8.onnx` (precision `int8`) to an existing
-package and to its manifest. onnxruntime's own quantiser is not available here (no PyPI), so the
+package and to its manifest (`arbor_export.export --int8` does the same while exporting). onnxruntime's own quantiser is not available here (no PyPI), so the
 rewrite is done with the onnx package alone:
 
 - every MatMul (and Gemm) whose B is a float32 weight becomes the standard ONNX dynamic pattern
@@ -217,16 +217,67 @@ def _set_precision_metadata(model: onnx.ModelProto, quantization: Dict[str, obje
     model.doc_string = (model.doc_string + " [int8 dynamic quantisation]").strip()
 
 
-def quantize_package(
-    package: Path,
-    roles: List[str],
-    *,
-    per_channel: bool,
-    op_format: str,
-    quantize_projection: bool,
-    force: bool,
-    log=print,
-) -> Dict[str, object]:
+@dataclass(frozen=True)
+class Int8Options:
+    per_channel: bool = True
+    op_format: str = "onnx"
+    quantize_projection: bool = False
+
+
+ENCODER_ROLES = ("image_encoder", "text_encoder")
+
+
+def parse_roles(text: str) -> List[str]:
+    """`image_encoder,text_encoder` -> a list; ValueError naming any unknown role."""
+    roles = [r.strip() for r in text.split(",") if r.strip()]
+    unknown = sorted(set(roles) - set(ENCODER_ROLES))
+    if unknown or not roles:
+        raise ValueError(f"unknown encoder roles {unknown} (expected a comma-separated subset of {','.join(ENCODER_ROLES)})")
+    return roles
+
+
+def write_int8_encoder(package: Path, source: Dict[str, object], options: Int8Options) -> Tuple[PackageFile, Dict[str, object], QuantizeReport]:
+    """Quantises the fp32 encoder that the manifest entry `source` describes into `<role>.int8.onnx` beside it.
+
+    Returns the new file's manifest entry (to describe), how it was made (the manifest's `quantization`
+    record for the role) and the report. The file is written beside its final name and renamed, so an
+    interrupted run leaves no half file."""
+    role = str(source["role"])
+    target = package / f"{role}.int8.onnx"
+    fp32 = onnx.load(str(package / str(source["path"])))
+    int8, report = quantize_dynamic(fp32, per_channel=options.per_channel, op_format=options.op_format,
+                                     quantize_projection=options.quantize_projection)
+    del fp32
+    quantization = {
+        "method": "dynamic",
+        "weights": "int8 symmetric " + ("per output channel" if options.per_channel else "per tensor"),
+        "activations": "uint8 per tensor, at run time (DynamicQuantizeLinear)",
+        "format": options.op_format,
+        "from": source["path"],
+        "fromSha256": source["sha256"],
+        **report.summary(),
+    }
+    _set_precision_metadata(int8, quantization)
+    staging = package / f".{target.name}.partial-{os.getpid()}"
+    try:
+        saved = save_model(int8, staging, "auto")
+        if saved.external_data is not None:
+            raise SystemExit(f"{role}: int8 graph unexpectedly over 2 GB")
+        os.replace(staging, target)
+    finally:
+        if staging.exists():
+            staging.unlink()
+    return PackageFile(target.name, role, "int8"), quantization, report
+
+
+def describe_report(role: str, report: QuantizeReport, file_bytes: int) -> str:
+    return (f"{role}: {len(report.quantized)} MatMuls -> int8, {len(report.kept_fp32)} kept fp32, "
+            f"weights {report.weight_bytes_fp32 / 2**20:.1f} -> {report.weight_bytes_int8 / 2**20:.1f} MiB, "
+            f"file {file_bytes / 2**20:.1f} MiB, max weight error {report.max_weight_relative_error:.4f}")
+
+
+def quantize_package(package: Path, roles: List[str], options: Int8Options, *, force: bool, log=print) -> Dict[str, object]:
+    """Adds int8 encoders to an existing package and lists them in its manifest (and README)."""
     manifest_path = package / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     files: List[Dict[str, object]] = manifest["files"]
@@ -236,43 +287,18 @@ def quantize_package(
         source = next((f for f in files if f["role"] == role and f["precision"] == "fp32"), None)
         if source is None:
             raise SystemExit(f"{manifest_path}: no fp32 {role} to quantise")
-        target = package / f"{role}.int8.onnx"
+        target_name = f"{role}.int8.onnx"
         existing = [f for f in files if f["role"] in (role, "external_data") and f["precision"] == "int8"
-                    and (f["path"] == target.name or f.get("dataFor") == target.name)]
-        if (existing or target.exists()) and not force:
-            raise SystemExit(f"{target} exists; pass --force to replace it")
+                    and (f["path"] == target_name or f.get("dataFor") == target_name)]
+        if (existing or (package / target_name).exists()) and not force:
+            raise SystemExit(f"{package / target_name} exists; pass --force to replace it")
         t0 = time.perf_counter()
-        fp32 = onnx.load(str(package / str(source["path"])))
-        int8, report = quantize_dynamic(fp32, per_channel=per_channel, op_format=op_format, quantize_projection=quantize_projection)
-        del fp32
-        quantization = {
-            "method": "dynamic",
-            "weights": "int8 symmetric " + ("per output channel" if per_channel else "per tensor"),
-            "activations": "uint8 per tensor, at run time (DynamicQuantizeLinear)",
-            "format": op_format,
-            "from": source["path"],
-            "fromSha256": source["sha256"],
-            **report.summary(),
-        }
-        _set_precision_metadata(int8, quantization)
-        # Written beside the target and renamed, so an interrupted run leaves no half file.
-        staging = package / f".{target.name}.partial-{os.getpid()}"
-        try:
-            saved = save_model(int8, staging, "auto")
-            if saved.external_data is not None:
-                raise SystemExit(f"{role}: int8 graph unexpectedly over 2 GB")
-            os.replace(staging, target)
-        finally:
-            if staging.exists():
-                staging.unlink()
-        entry = describe_file(package, PackageFile(target.name, role, "int8"))
+        written_file, quantization, report = write_int8_encoder(package, source, options)
+        entry = describe_file(package, written_file)
         files[:] = [f for f in files if f not in existing]
         written.append(entry)
         details[role] = quantization
-        log(f"{role}: {len(report.quantized)} MatMuls -> int8, {len(report.kept_fp32)} kept fp32, "
-            f"weights {report.weight_bytes_fp32 / 2**20:.0f} -> {report.weight_bytes_int8 / 2**20:.0f} MiB, "
-            f"file {int(entry['bytes']) / 2**20:.0f} MiB, max weight error {report.max_weight_relative_error:.4f}, "
-            f"{time.perf_counter() - t0:.1f}s")
+        log(f"{describe_report(role, report, int(entry['bytes']))}, {time.perf_counter() - t0:.1f}s")
 
     # int8 entries go after the other encoders of their role, so the listing stays grouped.
     for entry in written:
@@ -296,10 +322,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--quantize-projections", action="store_true", help="also quantise the output projection (the MatMul writing the embedding)")
     p.add_argument("--force", action="store_true", help="replace existing int8 encoders")
     args = p.parse_args(argv)
-    args.role_list = [r.strip() for r in args.roles.split(",") if r.strip()]
-    unknown = set(args.role_list) - {"image_encoder", "text_encoder"}
-    if unknown or not args.role_list:
-        p.error(f"--roles: unknown {sorted(unknown)}")
+    try:
+        args.role_list = parse_roles(args.roles)
+    except ValueError as error:
+        p.error(f"--roles: {error}")
     return args
 
 
@@ -309,11 +335,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not (package / "manifest.json").is_file():
         print(f"[arbor_export.quantize] {package}/manifest.json not found", file=sys.stderr)
         return 2
-    result = quantize_package(
-        package, args.role_list, per_channel=not args.per_tensor, op_format=args.format,
-        quantize_projection=args.quantize_projections, force=args.force,
-        log=lambda m: print(f"[arbor_export.quantize] {m}", flush=True),
-    )
+    options = Int8Options(per_channel=not args.per_tensor, op_format=args.format, quantize_projection=args.quantize_projections)
+    result = quantize_package(package, args.role_list, options, force=args.force,
+                              log=lambda m: print(f"[arbor_export.quantize] {m}", flush=True))
     print(json.dumps(result), flush=True)
     return 0
 

@@ -17,6 +17,14 @@ export interface EmbedImagesRequest {
   images: string[];
 }
 
+/**
+ * POST /v1/embed/images by stored image: ids of Arbor's `image` table whose bytes are in the image store
+ * (a service started with DATABASE_URL). Send either this or EmbedImagesRequest, not both fields.
+ */
+export interface EmbedStoredImagesRequest {
+  imageIds: string[];
+}
+
 /** POST /v1/embed/texts. */
 export interface EmbedTextsRequest {
   texts: string[];
@@ -114,6 +122,12 @@ export type ServiceErrorCode =
   | 'CORRUPT_IMAGE'
   | 'IMAGE_TOO_LARGE'
   | 'TEXT_TOO_LONG'
+  | 'IMAGE_NOT_FOUND'
+  | 'IMAGE_NOT_STORED'
+  | 'IMAGE_FILE_CORRUPT'
+  | 'STORED_IMAGES_TOO_LARGE'
+  | 'STORED_IMAGES_DISABLED'
+  | 'STORED_IMAGES_UNAVAILABLE'
   | 'INVALID_EMBEDDING'
   | 'UNKNOWN_TAXON'
   | 'EMPTY_CANDIDATES'
@@ -258,9 +272,19 @@ export class InferenceClient {
     this.#fetch = options.fetch ?? fetch;
   }
 
-  /** L2-normalised image embeddings, one per image, in order. The caller reads stored images' bytes itself. */
+  /** L2-normalised image embeddings, one per image, in order. For images Arbor stores, `embedStoredImages` sends ids instead. */
   async embedImages(images: readonly Uint8Array[], options: CallOptions = {}): Promise<Embeddings> {
     const body: EmbedImagesRequest = { images: images.map(toBase64) };
+    return toEmbeddings(await this.request('POST', '/v1/embed/images', body, options));
+  }
+
+  /**
+   * L2-normalised embeddings of stored images (`image.id`s), one per id, in order: the service reads their bytes
+   * from the image store. Needs a service with DATABASE_URL (else STORED_IMAGES_DISABLED); IMAGE_NOT_FOUND and
+   * IMAGE_NOT_STORED carry `details.index`.
+   */
+  async embedStoredImages(imageIds: readonly string[], options: CallOptions = {}): Promise<Embeddings> {
+    const body: EmbedStoredImagesRequest = { imageIds: [...imageIds] };
     return toEmbeddings(await this.request('POST', '/v1/embed/images', body, options));
   }
 

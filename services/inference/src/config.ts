@@ -5,6 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
+import { resolveImageDir } from '@arbor/store/image-files.ts';
+
+import { PrecisionSettingSchema, type PrecisionSetting } from './models/encoder-precision.ts';
 import { EXECUTION_PROVIDERS, type ExecutionProviderName } from './sessions/providers.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -17,8 +20,8 @@ export interface InferenceConfig {
   modelDir: string;
   /** `eager`: load at start (readiness turns 200 when done). `lazy`: load on the first embedding request. */
   modelLoad: 'eager' | 'lazy';
-  /** `auto`: fp16 encoders on CUDA when the package has them, fp32 otherwise. */
-  precision: 'auto' | 'fp32' | 'fp16';
+  /** `auto`: fp16 encoders on CUDA when the package has them, fp32 otherwise; int8 only when asked for. */
+  precision: PrecisionSetting;
   providers: ExecutionProviderName[];
   cudaDeviceId: number;
   intraOpThreads: number;
@@ -45,6 +48,10 @@ export interface InferenceConfig {
   /** Classification requests that may wait while one runs. */
   classifyMaxQueue: number;
   maxLabelsPerRequest: number;
+  /** PostgreSQL of Arbor's `image` table; set, POST /v1/embed/images also takes stored image ids. */
+  databaseUrl?: string;
+  /** Absolute folder of the content-addressed image files (IMAGE_DIR, else `<DATA_DIR>/images`). */
+  imageDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -65,7 +72,7 @@ const EnvSchema = z
     INFERENCE_PORT: int(0).max(65535).default(4100),
     MODEL_DIR: z.string().min(1).default('models/arbor-standin-v1'),
     MODEL_LOAD: z.enum(['eager', 'lazy']).default('eager'),
-    MODEL_PRECISION: z.enum(['auto', 'fp32', 'fp16']).default('auto'),
+    MODEL_PRECISION: PrecisionSettingSchema.default('auto'),
     INFERENCE_PROVIDERS: providerList.default(['cpu']),
     CUDA_DEVICE_ID: int(0).default(0),
     INFERENCE_INTRA_OP_THREADS: int(1).default(CORES),
@@ -86,6 +93,9 @@ const EnvSchema = z
     ARBOR_CACHE_DIR: z.string().min(1).default('.arbor/cache'),
     CLASSIFY_MAX_QUEUE: int(1).default(64),
     MAX_LABELS_PER_REQUEST: int(1).default(256),
+    DATABASE_URL: z.string().min(1).optional(),
+    DATA_DIR: z.string().min(1).optional(),
+    IMAGE_DIR: z.string().min(1).optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -133,6 +143,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): InferenceConfi
     cacheDir: path.resolve(REPO_ROOT, e.ARBOR_CACHE_DIR),
     classifyMaxQueue: e.CLASSIFY_MAX_QUEUE,
     maxLabelsPerRequest: e.MAX_LABELS_PER_REQUEST,
+    ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
+    imageDir: resolveImageDir({ imageDir: e.IMAGE_DIR, dataDir: e.DATA_DIR }, REPO_ROOT),
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -7,6 +7,7 @@ import { ClassifierHost } from './classification/classifier-host.ts';
 import { registerClassifyRoutes } from './classification/classify.routes.ts';
 import { catalogSource } from './classification/species-catalog.ts';
 import { startInferenceServer, type RouteRegistrar } from './server.ts';
+import { StoredImages } from './stored-images/stored-images.ts';
 
 let config: InferenceConfig;
 try {
@@ -22,7 +23,9 @@ const host = new ModelHost({ config, logger, metrics });
 const classifier = new ClassifierHost({ config, logger, metrics, host, source: catalogSource(config) });
 // Routes beyond /v1/embed/* are added here, one registrar per resource.
 const routes: RouteRegistrar[] = [registerClassifyRoutes(classifier)];
-const server = await startInferenceServer({ config, logger, metrics, host }, routes);
+// With a database, POST /v1/embed/images also takes stored image ids; the server closes the pool on shutdown.
+const storedImages = config.databaseUrl ? StoredImages.open({ databaseUrl: config.databaseUrl, imageDir: config.imageDir }, logger) : undefined;
+const server = await startInferenceServer({ config, logger, metrics, host, storedImages }, routes);
 
 if (config.modelLoad === 'eager') {
   // A package that fails validation will not fix itself: exit so the supervisor reports it.

@@ -12,6 +12,7 @@ import type { InferenceMetrics } from './metrics.ts';
 import { ModelNotReadyError, ModelUnavailableError } from './models/errors.ts';
 import type { ModelHost } from './models/model-host.ts';
 import { ImagePreprocessError } from './preprocess/index.ts';
+import type { StoredImages } from './stored-images/stored-images.ts';
 import { TokenizerError } from './tokenizer/index.ts';
 
 declare global {
@@ -32,6 +33,8 @@ export interface ServiceContext {
   logger: Logger;
   metrics: InferenceMetrics;
   host: ModelHost;
+  /** Present when the service has DATABASE_URL: images by stored id. Closed with the server. */
+  storedImages?: StoredImages;
 }
 
 /** Adds routes under /v1 (e.g. classification, registered by its own module). */
@@ -88,6 +91,17 @@ export function decodeImages(list: unknown[]): Buffer[] {
   });
 }
 
+/** The images of an embed request: base64 file bytes (`images`) or stored image ids (`imageIds`), exactly one. */
+async function requestedImages(body: unknown, { config, storedImages }: ServiceContext, log: Logger): Promise<Buffer[]> {
+  const fields = typeof body === 'object' && body !== null ? body : {};
+  if (!('imageIds' in fields)) return decodeImages(readList(body, 'images', config.maxImagesPerRequest));
+  if ('images' in fields) throw new HttpError(400, 'INVALID_REQUEST', 'give either "images" or "imageIds", not both');
+  if (!storedImages) {
+    throw new HttpError(501, 'STORED_IMAGES_DISABLED', 'this service has no image database: start it with DATABASE_URL (and IMAGE_DIR) to embed stored images by id');
+  }
+  return storedImages.read(readList(body, 'imageIds', config.maxImagesPerRequest), config.maxBodyBytes, log);
+}
+
 function readTexts(list: unknown[], maxChars: number): string[] {
   return list.map((item, index) => {
     if (typeof item !== 'string') throw new HttpError(400, 'INVALID_REQUEST', `texts[${index}] must be a string`, { index });
@@ -109,12 +123,13 @@ export function requireJson(req: Request): void {
 }
 
 /** POST /v1/embed/images and POST /v1/embed/texts. */
-export const registerEmbedRoutes: RouteRegistrar = (router, { config, host }) => {
+export const registerEmbedRoutes: RouteRegistrar = (router, context) => {
+  const { config, host } = context;
   router.post(
     '/embed/images',
     route(async (req, res) => {
       requireJson(req);
-      const images = decodeImages(readList(req.body, 'images', config.maxImagesPerRequest));
+      const images = await requestedImages(req.body, context, res.locals.log);
       const model = await host.acquire();
       res.json(embeddingsBody(model.info, await model.images.embed(images)));
     }),
@@ -287,6 +302,7 @@ export async function startInferenceServer(context: ServiceContext, routes: Rout
       try {
         await httpClosed;
         await host.close();
+        await context.storedImages?.close();
       } finally {
         clearTimeout(forceTimer);
       }

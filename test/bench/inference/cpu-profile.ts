@@ -60,6 +60,7 @@ const STEPS: Array<[string, string, string?]> = [
   ["PreprocessPool #finish (worker reply)", "#finish", "preprocess-pool"],
   ["MicroBatcher #runNext (batch run, JS side)", "#runNext", "micro-batcher"],
   ["ImageEmbedder #run (concatenate + session.run + normalise)", "#run", "image-embedder"],
+  ["WorkerSession.run (tensors to and from the encoder thread)", "run", "worker-session"],
   ["l2NormalisedRows", "l2NormalisedRows", "embedding-math"],
   ["pino: log line per request", "LOG", "pino"],
   ["prom-client: histogram observe", "observe", "prom-client"],

@@ -1,28 +1,31 @@
 import * as ort from "onnxruntime-node";
 import type { InferenceConfig } from "../../../services/inference/src/config.ts";
-import { l2NormalisedRows } from "../../../services/inference/src/models/embedding-math.ts";
+import { encodeBatch } from "../../../services/inference/src/models/encode-batch.ts";
 import { ImageEmbedder } from "../../../services/inference/src/models/image-embedder.ts";
 import { chooseEncoderFile } from "../../../services/inference/src/models/model-host.ts";
 import { loadModelPackage, type ModelPackage } from "../../../services/inference/src/models/model-package.ts";
-import { PreprocessPool } from "../../../services/inference/src/models/preprocess-pool.ts";
-import { createEncoderSession, sessionOptions } from "../../../services/inference/src/sessions/create-session.ts";
+import { prefetchDepth, PreprocessPool } from "../../../services/inference/src/models/preprocess-pool.ts";
+import { createEncoderSession } from "../../../services/inference/src/sessions/create-session.ts";
+import { openWorkerSession } from "../../../services/inference/src/sessions/worker-session.ts";
 import type { ImageInput } from "./image-inputs.ts";
-import { EncoderThread } from "./prototype/encoder-thread.ts";
 
 const quietLogger = { info() {}, warn() {} };
 
 /**
  * The service's image path without HTTP, built from the service's own parts with the service's
- * configuration: the ONNX Runtime session (same options and threads), the preprocessing worker pool
- * (same size) and, for the in-process closed loop, the same ImageEmbedder and micro-batcher.
+ * configuration: the ONNX Runtime session (same options and threads) on the main thread as a batch job
+ * would hold it and on its own worker thread as the service holds it (WorkerSession), the preprocessing
+ * worker pool (same size and prefetch depth) and, for the in-process closed loop, the same ImageEmbedder
+ * and micro-batcher on the worker-thread session.
  */
 export class InProcessEngine {
-  #thread: Promise<EncoderThread> | undefined;
-
   private constructor(
     readonly config: InferenceConfig,
     readonly pkg: ModelPackage,
+    /** On the main thread (offline sequential / pipelined). */
     readonly session: ort.InferenceSession,
+    /** On its own thread, as in the service (offline pipelined-encoder-thread, in-process service). */
+    readonly workerSession: ort.InferenceSession,
     readonly pool: PreprocessPool,
     readonly embedder: ImageEmbedder,
     /** Batches the embedder's micro-batcher ran, and their items (the in-process counterpart of /metrics). */
@@ -31,21 +34,25 @@ export class InProcessEngine {
 
   static async open(config: InferenceConfig): Promise<InProcessEngine> {
     const pkg = await loadModelPackage(config.modelDir);
-    const { session } = await createEncoderSession(
-      "image_encoder",
-      (usesCuda) => chooseEncoderFile(pkg, "image_encoder", config.precision, usesCuda),
-      { providers: ["cpu"], intraOpThreads: config.intraOpThreads, interOpThreads: config.interOpThreads, cudaDeviceId: 0 },
-      { logger: quietLogger },
-    );
+    const open = (factory?: typeof openWorkerSession) =>
+      createEncoderSession(
+        "image_encoder",
+        (usesCuda) => chooseEncoderFile(pkg, "image_encoder", config.precision, usesCuda),
+        { providers: ["cpu"], intraOpThreads: config.intraOpThreads, interOpThreads: config.interOpThreads, cudaDeviceId: 0 },
+        { logger: quietLogger, factory },
+      );
+    const { session } = await open();
+    const { session: workerSession } = await open(openWorkerSession);
     const pool = new PreprocessPool({
       size: config.preprocessWorkers,
+      perWorkerDepth: prefetchDepth(config.maxBatch, config.preprocessWorkers),
       // Offline batches may queue a whole batch (or two, pipelined) at once.
       maxQueue: Math.max(config.maxQueue, 4 * config.maxBatch),
       preprocess: { mode: pkg.manifest.preprocessing.mode, maxInputPixels: config.maxImagePixels, maxInputBytes: config.maxBodyBytes },
     });
     const batchCounts = { batches: 0, items: 0 };
     const embedder = new ImageEmbedder({
-      session,
+      session: workerSession,
       io: pkg.manifest.io.image,
       imageSize: pkg.manifest.imageSize,
       embeddingDim: pkg.manifest.embeddingDim,
@@ -58,40 +65,24 @@ export class InProcessEngine {
         },
       },
     });
-    return new InProcessEngine(config, pkg, session, pool, embedder, batchCounts);
+    return new InProcessEngine(config, pkg, session, workerSession, pool, embedder, batchCounts);
   }
 
-  /** One batch through the encoder, as ImageEmbedder runs it: concatenate, session.run, L2-normalise. */
-  async encode(tensors: Float32Array[]): Promise<Float32Array[]> {
+  /** One batch through the encoder as ImageEmbedder runs it (concatenate, session.run, L2-normalise), on `session`'s thread. */
+  async encode(tensors: Float32Array[], session: ort.InferenceSession = this.session): Promise<Float32Array[]> {
     const { imageSize, embeddingDim, io } = this.pkg.manifest;
     const plane = 3 * imageSize * imageSize;
     const pixels = new Float32Array(tensors.length * plane);
     tensors.forEach((tensor, i) => pixels.set(tensor, i * plane));
-    const output = (await this.session.run({ [io.image.input]: new ort.Tensor("float32", pixels, [tensors.length, 3, imageSize, imageSize]) }))[io.image.output]!;
-    return l2NormalisedRows(output.data as Float32Array, tensors.length, embeddingDim);
-  }
-
-  /** The same batch through a second session of the same file and options, on its own thread (prototype). */
-  async encodeOnThread(tensors: Float32Array[]): Promise<Float32Array[]> {
-    const { imageSize, embeddingDim, io } = this.pkg.manifest;
-    this.#thread ??= EncoderThread.open(
-      chooseEncoderFile(this.pkg, "image_encoder", this.config.precision, false),
-      sessionOptions(["cpu"], { providers: ["cpu"], intraOpThreads: this.config.intraOpThreads, interOpThreads: this.config.interOpThreads, cudaDeviceId: 0 }),
-      io.image,
-    );
-    const thread = await this.#thread;
-    const plane = 3 * imageSize * imageSize;
-    const pixels = new Float32Array(tensors.length * plane);
-    tensors.forEach((tensor, i) => pixels.set(tensor, i * plane));
-    const output = await thread.run(pixels, [tensors.length, 3, imageSize, imageSize]);
-    return l2NormalisedRows(output.data, tensors.length, embeddingDim);
+    const input = new ort.Tensor("float32", pixels, [tensors.length, 3, imageSize, imageSize]);
+    return encodeBatch({ session, encoder: "image", io: io.image, embeddingDim }, input, tensors.length);
   }
 
   async close(): Promise<void> {
-    if (this.#thread) await (await this.#thread).close();
     await this.embedder.close();
     await this.pool.close();
     await this.session.release();
+    await this.workerSession.release();
   }
 }
 
@@ -116,8 +107,8 @@ export interface OfflineResult {
  * The offline batched figure: batches of `batch` images through the worker pool, then one session
  * call per batch. `sequential` preprocesses a batch, then encodes it; `pipelined` preprocesses batch
  * k + 1 while batch k is encoded (what a batch job would do); `pipelined-encoder-thread` does the same
- * with the session on its own thread, so that the main thread keeps feeding the workers meanwhile
- * (onnxruntime-node's run blocks the thread that calls it). Timing starts when the first batch
+ * with the session on its own thread as the service runs it (WorkerSession), so that the main thread
+ * keeps feeding the workers meanwhile (onnxruntime-node's run blocks the thread that calls it). Timing starts when the first batch
  * after `warmupBatches` completes (steady state, pipeline full) and stops at the first batch boundary
  * after `durationMs`, so the figure is whole batches over their wall time.
  */
@@ -138,7 +129,7 @@ export async function runOffline(
   };
   const encode = async (tensors: Float32Array[]) => {
     const start = performance.now();
-    const vectors = options.mode === "pipelined-encoder-thread" ? await engine.encodeOnThread(tensors) : await engine.encode(tensors);
+    const vectors = options.mode === "pipelined-encoder-thread" ? await engine.encode(tensors, engine.workerSession) : await engine.encode(tensors);
     encodeMs.push(performance.now() - start);
     if (vectors.length !== tensors.length) throw new Error("encoder returned the wrong number of rows");
   };

@@ -6,7 +6,7 @@ import { scrapeMetrics, serviceWindow, type ServiceWindow } from "./prometheus.t
 import { MeasurementWindow, runClosedLoop, scheduleWindow, type WindowSummary } from "./window.ts";
 
 /** The paths the benchmark measures. */
-export type PathName = `offline ${OfflineMode}` | "in-process service" | "HTTP service" | `HTTP prototype ${string}`;
+export type PathName = `offline ${OfflineMode}` | "in-process service" | "HTTP service";
 
 export interface PhaseTiming {
   warmupMs: number;
@@ -108,7 +108,6 @@ export async function httpPhase(
   clientKind: ClientKind,
   timing: PhaseTiming,
   onWindow?: (window: { fromUs: number; toUs: number }) => void,
-  path: PathName = "HTTP service",
 ): Promise<PhaseResult> {
   const loadAverageAtStart = loadAverage();
   const http = createHttpClients(clientKind, baseUrl, images, clients);
@@ -138,7 +137,7 @@ export async function httpPhase(
   const summary = window.summary();
   const service = serviceWindow(before, after, window.seconds);
   return {
-    path,
+    path: "HTTP service",
     imagesPerSecond: summary.itemsPerSecond,
     images: summary.items,
     seconds: summary.seconds,

@@ -29,17 +29,16 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts the inference service as its own process, exactly as deployed
- * (`node --import tsx services/inference/src/main.ts` with environment variables; `script` replaces
- * main.ts for the benchmark's prototypes), and waits until
+ * (`node --import tsx services/inference/src/main.ts` with environment variables), and waits until
  * /readyz answers 200 (the model package is loaded).
  */
 export async function startService(
   env: Record<string, string>,
-  options: { nodeArgs?: string[]; startTimeoutMs?: number; script?: string } = {},
+  options: { nodeArgs?: string[]; startTimeoutMs?: number } = {},
 ): Promise<ServiceProcess> {
   const port = await freePort();
   const fullEnv = { ...env, INFERENCE_HOST: "127.0.0.1", INFERENCE_PORT: String(port), MODEL_LOAD: "eager" };
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", options.script ?? MAIN], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", MAIN], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...fullEnv },
     // Logs go to a pipe that is drained and dropped, as a log shipper would read them.

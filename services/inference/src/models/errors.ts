@@ -34,12 +34,36 @@ export class ModelNotReadyError extends Error {
   }
 }
 
+function reason(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
 /** Loading the model failed; `cause` holds why (often a ModelPackageError). */
 export class ModelUnavailableError extends Error {
-  override readonly name = 'ModelUnavailableError';
+  override readonly name: string = 'ModelUnavailableError';
   readonly code = 'MODEL_UNAVAILABLE';
 
-  constructor(readonly retryAfterSeconds: number, options: { cause: unknown }) {
-    super(`the model failed to load: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+  constructor(
+    readonly retryAfterSeconds: number,
+    options: { cause: unknown },
+    message = `the model failed to load: ${reason(options.cause)}`,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * An encoder could not run a batch: its session failed, or its worker thread died (the session is then
+ * re-created). Every request of the batch gets it; like a failed load it is a 503 MODEL_UNAVAILABLE.
+ */
+export class EncoderUnavailableError extends ModelUnavailableError {
+  override readonly name = 'EncoderUnavailableError';
+
+  constructor(
+    readonly encoder: 'image' | 'text',
+    retryAfterSeconds: number,
+    options: { cause: unknown },
+  ) {
+    super(retryAfterSeconds, options, `the ${encoder} encoder failed: ${reason(options.cause)}`);
   }
 }

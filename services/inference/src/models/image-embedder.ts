@@ -3,7 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { InFlight } from '../batching/in-flight.ts';
 import { MicroBatcher, type BatchObserver } from '../batching/micro-batcher.ts';
 import { ShuttingDownError } from '../batching/errors.ts';
-import { l2NormalisedRows } from './embedding-math.ts';
+import { encodeBatch } from './encode-batch.ts';
 import type { PreprocessPool } from './preprocess-pool.ts';
 
 export interface BatchSettings {
@@ -13,6 +13,7 @@ export interface BatchSettings {
 }
 
 export interface ImageEmbedderOptions {
+  /** The image encoder; the service's runs on its own worker thread (WorkerSession). */
   session: ort.InferenceSession;
   io: { input: string; output: string };
   imageSize: number;
@@ -62,10 +63,6 @@ export class ImageEmbedder {
     const pixels = new Float32Array(tensors.length * plane);
     tensors.forEach((tensor, i) => pixels.set(tensor, i * plane));
     const input = new ort.Tensor('float32', pixels, [tensors.length, 3, imageSize, imageSize]);
-    const output = (await session.run({ [io.input]: input }))[io.output];
-    if (!output || output.dims[0] !== tensors.length || output.dims[1] !== embeddingDim) {
-      throw new Error(`image encoder output ${io.output} has dims [${output?.dims.join(', ')}], expected [${tensors.length}, ${embeddingDim}]`);
-    }
-    return l2NormalisedRows(output.data as Float32Array, tensors.length, embeddingDim);
+    return encodeBatch({ session, encoder: 'image', io, embeddingDim }, input, tensors.length);
   }
 }

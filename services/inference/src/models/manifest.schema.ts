@@ -6,6 +6,9 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex dig
 const rgbTriple = z.tuple([z.number(), z.number(), z.number()]);
 const close = (a: readonly number[], b: readonly number[]) => a.every((v, i) => Math.abs(v - b[i]) < 1e-7);
 
+/** Encoder precisions a package may list: fp32, fp16 (CUDA) and int8 (dynamic quantisation, CPU). */
+export const PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
+
 export const PackageFileSchema = z.object({
   /** Relative to the package directory, and inside it. */
   path: z
@@ -15,7 +18,7 @@ export const PackageFileSchema = z.object({
   sha256,
   bytes: z.number().int().positive(),
   role: z.enum(['image_encoder', 'text_encoder', 'external_data']),
-  precision: z.enum(['fp32', 'fp16']),
+  precision: z.enum(PRECISIONS),
   /** For external_data: the .onnx file whose weights this file holds. */
   dataFor: z.string().optional(),
 });
@@ -66,9 +69,15 @@ export const ModelManifestSchema = z
           if (!files.some((file) => file.role === role)) ctx.addIssue({ code: 'custom', message: `lists no ${role}` });
         }
         const paths = new Set<string>();
+        const encoders = new Set<string>();
         files.forEach((file, index) => {
           if (paths.has(file.path)) ctx.addIssue({ code: 'custom', path: [index, 'path'], message: `${file.path} is listed twice` });
           paths.add(file.path);
+          // A service picks an encoder by role and precision, so two candidates would make the choice arbitrary.
+          if (file.role === 'external_data') return;
+          const key = `${file.precision} ${file.role}`;
+          if (encoders.has(key)) ctx.addIssue({ code: 'custom', path: [index, 'precision'], message: `lists a second ${key}` });
+          encoders.add(key);
         });
       }),
   });

@@ -4,12 +4,15 @@ import type { InferenceConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { InferenceMetrics } from '../metrics.ts';
 import { createEncoderSession, type EncoderSession, type SessionDependencies } from '../sessions/create-session.ts';
+import { openWorkerSession } from '../sessions/worker-session.ts';
 import { ClipTokenizer, EOT_TOKEN_ID, SOT_TOKEN_ID } from '../tokenizer/index.ts';
+import { chooseEncoderFile } from './encoder-precision.ts';
+import { EncoderHealth } from './encoder-health.ts';
 import { ModelNotReadyError, ModelPackageError, ModelUnavailableError } from './errors.ts';
 import { ImageEmbedder } from './image-embedder.ts';
 import type { EncoderRole } from './manifest.schema.ts';
 import { loadModelPackage, type ModelPackage } from './model-package.ts';
-import { PreprocessPool } from './preprocess-pool.ts';
+import { prefetchDepth, PreprocessPool } from './preprocess-pool.ts';
 import { TextEmbedder } from './text-embedder.ts';
 
 /** Everything a request needs once the model package is loaded. */
@@ -25,7 +28,7 @@ export interface ModelHostOptions {
   config: InferenceConfig;
   logger: Logger;
   metrics: InferenceMetrics;
-  /** Fakes for the provider probe and session factory (tests). */
+  /** Fakes for the provider probe and session factory (tests); the default factory puts each session on its own worker thread. */
   sessions?: Pick<SessionDependencies, 'probe' | 'factory'>;
   /** Replaces loadModelPackage (tests use it to hold loading open). */
   loadPackage?: (dir: string) => Promise<ModelPackage>;
@@ -37,15 +40,8 @@ type LoadState = Exclude<ReadinessStatus, 'shutting_down'>;
 const LOADING_RETRY_AFTER_S = 5;
 const FAILED_RETRY_AFTER_S = 30;
 
-/** The encoder file for a role: fp16 on CUDA when the package has it (MODEL_PRECISION=auto), else fp32. */
-export function chooseEncoderFile(pkg: ModelPackage, role: EncoderRole, precision: InferenceConfig['precision'], usesCuda: boolean): string {
-  const fp16 = pkg.encoderPath(role, 'fp16');
-  const fp32 = pkg.encoderPath(role, 'fp32');
-  const wanted = precision === 'auto' ? (usesCuda && fp16 ? 'fp16' : fp32 ? 'fp32' : 'fp16') : precision;
-  const file = wanted === 'fp16' ? fp16 : fp32;
-  if (!file) throw new ModelPackageError('PRECISION_MISSING', pkg.dir, `MODEL_PRECISION=${precision} needs a ${wanted} ${role}, which the package does not list`);
-  return file;
-}
+// Selection lives in encoder-precision.ts; the CLI, classification and benchmarks import it from here.
+export { chooseEncoderFile };
 
 /**
  * Owns the model package and its encoders: loads them eagerly or on first use (MODEL_LOAD), answers
@@ -61,9 +57,11 @@ export class ModelHost {
   // Release steps of what #load created, pushed as each thing is created so that a failure half-way
   // releases exactly what exists; run newest first.
   #releaseSteps: (() => Promise<void>)[] = [];
+  readonly #encoderHealth: EncoderHealth;
 
   constructor(options: ModelHostOptions) {
     this.#options = options;
+    this.#encoderHealth = new EncoderHealth(options.logger, () => options.metrics.modelReady.set(this.readiness().ready ? 1 : 0));
   }
 
   get state(): LoadState {
@@ -113,6 +111,10 @@ export class ModelHost {
 
   readiness(): { ready: boolean; retryAfterSeconds: number; body: ReadinessResponse } {
     if (this.#closing) return { ready: false, retryAfterSeconds: LOADING_RETRY_AFTER_S, body: { status: 'shutting_down' } };
+    const trouble = this.#loaded && this.#encoderHealth.trouble();
+    if (trouble) {
+      return { ready: false, retryAfterSeconds: trouble.status === 'failed' ? FAILED_RETRY_AFTER_S : LOADING_RETRY_AFTER_S, body: trouble };
+    }
     if (this.#loaded) {
       return { ready: true, retryAfterSeconds: 0, body: { status: 'ready', model: this.#loaded.info, providers: this.#loaded.providers } };
     }
@@ -159,7 +161,7 @@ export class ModelHost {
         interOpThreads: config.interOpThreads,
         cudaDeviceId: config.cudaDeviceId,
       };
-      const dependencies = { logger, ...this.#options.sessions };
+      const dependencies = { logger, factory: openWorkerSession, ...this.#options.sessions };
       const open = async (role: EncoderRole): Promise<EncoderSession> => {
         const created = await createEncoderSession(
           role,
@@ -168,6 +170,7 @@ export class ModelHost {
           dependencies,
         );
         this.#releaseSteps.push(() => created.session.release());
+        this.#encoderHealth.watch(role, created.session);
         return created;
       };
       const imageSession = await open('image_encoder');
@@ -176,6 +179,7 @@ export class ModelHost {
       const pool = new PreprocessPool({
         size: config.preprocessWorkers,
         maxQueue: config.maxQueue,
+        perWorkerDepth: prefetchDepth(config.maxBatch, config.preprocessWorkers),
         preprocess: { mode: manifest.preprocessing.mode, maxInputPixels: config.maxImagePixels, maxInputBytes: config.maxBodyBytes },
         onQueueDepth: (depth) => metrics.queueDepth.set({ queue: 'preprocess' }, depth),
         onRejected: () => metrics.queueRejections.inc({ queue: 'preprocess' }),

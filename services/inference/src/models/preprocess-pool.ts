@@ -9,6 +9,8 @@ export interface PreprocessPoolOptions {
   size: number;
   /** Images that may wait for a worker; more are refused with QueueFullError. */
   maxQueue: number;
+  /** Images posted to one worker ahead of its replies (default 1); see prefetchDepth. */
+  perWorkerDepth?: number;
   preprocess: PreprocessOptions;
   onQueueDepth?(depth: number): void;
   onRejected?(requested: number): void;
@@ -24,7 +26,8 @@ interface Task {
 
 interface Slot {
   worker: Worker;
-  task: Task | undefined;
+  /** Tasks posted to the worker, in the order it works through them. */
+  tasks: Map<number, Task>;
 }
 
 const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
@@ -32,12 +35,25 @@ const ENTRY = new URL('./preprocess.worker.ts', import.meta.url).href;
 const DURATION_SMOOTHING = 0.2;
 
 /**
+ * Images to keep posted to each worker so that, together, the workers hold one encoder batch: while
+ * the encoder runs a batch they preprocess the next one without waiting for the main thread to hand
+ * them each image, so batches fill and preprocessing overlaps encoding. Bounded: the memory of
+ * `maxBatch` raw images beyond the queue.
+ */
+export function prefetchDepth(maxBatch: number, workers: number): number {
+  return Math.max(1, Math.ceil(maxBatch / workers));
+}
+
+/**
  * Image preprocessing on worker threads. Decoding and resampling a camera-trap photo takes a few
  * hundred milliseconds of JavaScript; on the event loop that would stall every other request, health
- * checks included. Admission is all-or-nothing per call, like the micro-batcher's.
+ * checks included. Each worker is kept fed with up to `perWorkerDepth` images (prefetchDepth), so it
+ * never waits on the main thread between images. Admission is all-or-nothing per call, like the
+ * micro-batcher's; `maxQueue` bounds the images not yet posted to a worker.
  */
 export class PreprocessPool {
   readonly maxQueue: number;
+  readonly perWorkerDepth: number;
   readonly #options: PreprocessPoolOptions;
   readonly #slots: Slot[] = [];
   #queue: Task[] = [];
@@ -47,14 +63,24 @@ export class PreprocessPool {
   #meanImageMs = 100;
 
   constructor(options: PreprocessPoolOptions) {
-    if (!Number.isInteger(options.size) || options.size < 1) throw new RangeError('size must be a positive integer');
+    for (const key of ['size', 'perWorkerDepth'] as const) {
+      const value = options[key] ?? 1;
+      if (!Number.isInteger(value) || value < 1) throw new RangeError(`${key} must be a positive integer`);
+    }
     this.#options = options;
     this.maxQueue = options.maxQueue;
+    this.perWorkerDepth = options.perWorkerDepth ?? 1;
     for (let i = 0; i < options.size; i++) this.#slots.push(this.#spawn());
   }
 
+  /** Images waiting for a worker (not yet posted to one). */
   get queueDepth(): number {
     return this.#queue.length;
+  }
+
+  /** Images posted to workers and not yet answered. */
+  get inFlight(): number {
+    return this.#slots.reduce((sum, slot) => sum + slot.tasks.size, 0);
   }
 
   /** Preprocesses every image (in parallel across workers) into float32 [3, 224, 224] tensors, in input order. */
@@ -62,7 +88,8 @@ export class PreprocessPool {
     if (this.#closing) return Promise.reject(new ShuttingDownError('preprocess'));
     if (this.#queue.length + images.length > this.maxQueue) {
       this.#options.onRejected?.(images.length);
-      const retryAfterSeconds = Math.max(1, Math.ceil((((this.#queue.length + images.length) / this.#slots.length) * this.#meanImageMs) / 1000));
+      const ahead = this.#queue.length + this.inFlight + images.length;
+      const retryAfterSeconds = Math.max(1, Math.ceil(((ahead / this.#slots.length) * this.#meanImageMs) / 1000));
       return Promise.reject(new QueueFullError('preprocess', images.length, this.#queue.length, this.maxQueue, retryAfterSeconds));
     }
     const results = images.map(
@@ -85,7 +112,7 @@ export class PreprocessPool {
   /** Refuses new work, finishes what is queued, then stops the workers. */
   async close(): Promise<void> {
     this.#closing = true;
-    if (this.#queue.length > 0 || this.#slots.some((slot) => slot.task)) {
+    if (this.#queue.length > 0 || this.inFlight > 0) {
       await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     }
     await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
@@ -93,13 +120,13 @@ export class PreprocessPool {
 
   #spawn(): Slot {
     const worker = new Worker(BOOTSTRAP, { workerData: { entry: ENTRY }, execArgv: [] });
-    const slot: Slot = { worker, task: undefined };
+    const slot: Slot = { worker, tasks: new Map() };
     worker.on('message', (reply: PreprocessReply) => this.#finish(slot, reply));
     const replace = (error: Error) => {
       const index = this.#slots.indexOf(slot);
       if (index === -1) return;
-      slot.task?.reject(error);
-      slot.task = undefined;
+      for (const task of slot.tasks.values()) task.reject(error);
+      slot.tasks.clear();
       if (this.#closing && this.#queue.length === 0) {
         this.#slots.splice(index, 1);
         this.#wakeIfIdle();
@@ -110,15 +137,15 @@ export class PreprocessPool {
     };
     worker.on('error', replace);
     worker.on('exit', (code) => {
-      if (!this.#closing || slot.task) replace(new Error(`preprocess worker exited with code ${code}`));
+      if (!this.#closing || slot.tasks.size > 0) replace(new Error(`preprocess worker exited with code ${code}`));
     });
     return slot;
   }
 
   #finish(slot: Slot, reply: PreprocessReply): void {
-    const task = slot.task;
-    slot.task = undefined;
-    if (task && task.id === reply.id) {
+    const task = slot.tasks.get(reply.id);
+    slot.tasks.delete(reply.id);
+    if (task) {
       if (reply.ok) {
         this.#meanImageMs += DURATION_SMOOTHING * (reply.durationMs - this.#meanImageMs);
         this.#options.onImageDone?.(reply.durationMs);
@@ -136,10 +163,12 @@ export class PreprocessPool {
   }
 
   #dispatch(): void {
-    for (const slot of this.#slots) {
-      if (slot.task || this.#queue.length === 0) continue;
+    // Each task to the least-loaded worker, up to perWorkerDepth each.
+    while (this.#queue.length > 0) {
+      const slot = this.#slots.reduce((least, candidate) => (candidate.tasks.size < least.tasks.size ? candidate : least));
+      if (slot.tasks.size >= this.perWorkerDepth) break;
       const task = this.#queue.shift()!;
-      slot.task = task;
+      slot.tasks.set(task.id, task);
       const message: PreprocessTask = { id: task.id, bytes: task.bytes, options: this.#options.preprocess };
       slot.worker.postMessage(message, [task.bytes.buffer as ArrayBuffer]);
     }
@@ -148,7 +177,7 @@ export class PreprocessPool {
   }
 
   #wakeIfIdle(): void {
-    if (this.#queue.length === 0 && this.#slots.every((slot) => !slot.task)) {
+    if (this.#queue.length === 0 && this.inFlight === 0) {
       for (const wake of this.#idleWaiters.splice(0)) wake();
     }
   }

@@ -4,10 +4,11 @@ import { InFlight } from '../batching/in-flight.ts';
 import { MicroBatcher, type BatchObserver } from '../batching/micro-batcher.ts';
 import { ShuttingDownError } from '../batching/errors.ts';
 import type { ClipTokenizer } from '../tokenizer/index.ts';
-import { l2NormalisedRows } from './embedding-math.ts';
+import { encodeBatch } from './encode-batch.ts';
 import type { BatchSettings } from './image-embedder.ts';
 
 export interface TextEmbedderOptions {
+  /** The text encoder; the service's runs on its own worker thread (WorkerSession). */
   session: ort.InferenceSession;
   io: { input: string; output: string };
   tokenizer: ClipTokenizer;
@@ -58,10 +59,6 @@ export class TextEmbedder {
     const ids = new BigInt64Array(rows.length * contextLength);
     rows.forEach((row, i) => ids.set(row, i * contextLength));
     const input = new ort.Tensor('int64', ids, [rows.length, contextLength]);
-    const output = (await session.run({ [io.input]: input }))[io.output];
-    if (!output || output.dims[0] !== rows.length || output.dims[1] !== embeddingDim) {
-      throw new Error(`text encoder output ${io.output} has dims [${output?.dims.join(', ')}], expected [${rows.length}, ${embeddingDim}]`);
-    }
-    return l2NormalisedRows(output.data as Float32Array, rows.length, embeddingDim);
+    return encodeBatch({ session, encoder: 'text', io, embeddingDim }, input, rows.length);
   }
 }

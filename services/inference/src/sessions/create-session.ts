@@ -57,7 +57,8 @@ export function sessionOptions(
 /**
  * Opens one encoder with the configured execution providers. CUDA is tried only when configured and
  * installed; if creating the CUDA session still fails (no driver, no device), it falls back to CPU
- * with a logged warning. `modelFor(usesCuda)` picks the file: the fp16 encoder on CUDA, fp32 on CPU.
+ * with a logged warning. `modelFor(usesCuda)` picks the file under MODEL_PRECISION (models/encoder-precision.ts):
+ * by default the fp16 encoder on CUDA and fp32 on CPU; int8 only when configured.
  */
 export async function createEncoderSession(
   encoder: string,

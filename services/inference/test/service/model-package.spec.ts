@@ -16,6 +16,8 @@ describe('the committed stand-in package', () => {
     expect(pkg.manifest.embeddingDim).toBe(768);
     expect(pkg.encoderPath('image_encoder', 'fp32')).toBe(path.join(STANDIN_DIR, 'image_encoder.onnx'));
     expect(pkg.encoderPath('image_encoder', 'fp16')).toBeUndefined();
+    expect(pkg.encoderPath('image_encoder', 'int8')).toBe(path.join(STANDIN_DIR, 'image_encoder.int8.onnx'));
+    expect(pkg.encoderPath('text_encoder', 'int8')).toBeUndefined();
     expect(pkg.tokenizerPath).toBe(path.join(REPO_ROOT, 'models', 'tokenizer', 'bpe_simple_vocab_16e6.txt.gz'));
   });
 });
@@ -85,6 +87,28 @@ describe('a damaged package', () => {
     const files = manifest.files.map((file, i) => (i === 0 ? { ...file, sha256: 'abc', path: '../elsewhere.onnx' } : file));
     await writeManifest({ ...manifest, files });
     await expectRefused('MANIFEST_INVALID', /files\.0\.path: must be a relative path inside the package; files\.0\.sha256: /);
+  });
+
+  it('with a precision this service does not know', async () => {
+    const files = manifest.files.map((file) => (file.path === 'image_encoder.int8.onnx' ? { ...file, precision: 'int4' } : file));
+    await writeManifest({ ...manifest, files });
+    await expectRefused('MANIFEST_INVALID', /files\.1\.precision: .*"fp32"\|"fp16"\|"int8"/);
+  });
+
+  it('with two encoders of the same role and precision', async () => {
+    // Which of the two MODEL_PRECISION=int8 would run is undefined, so the package is refused.
+    const int8 = manifest.files.find((file) => file.path === 'image_encoder.int8.onnx')!;
+    await cp(path.join(dir, 'image_encoder.int8.onnx'), path.join(dir, 'image_encoder.int8-copy.onnx'));
+    await writeManifest({ ...manifest, files: [...manifest.files, { ...int8, path: 'image_encoder.int8-copy.onnx' }] });
+    await expectRefused('MANIFEST_INVALID', /files\.3\.precision: lists a second int8 image_encoder/);
+  });
+
+  it('with an int8 encoder whose bytes differ from the manifest', async () => {
+    const file = path.join(dir, 'image_encoder.int8.onnx');
+    const bytes = await readFile(file);
+    bytes[bytes.length - 1] ^= 0xff;
+    await writeFile(file, bytes);
+    await expectRefused('FILE_HASH_MISMATCH', /image_encoder\.int8\.onnx has sha256 [0-9a-f]{64}, manifest\.json says 71ffc743/);
   });
 
   it('without a text encoder', async () => {

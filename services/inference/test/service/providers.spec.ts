@@ -115,7 +115,7 @@ describe('chooseEncoderFile', () => {
 
   it('an explicit precision the package lacks is a clear error', () => {
     expect(() => chooseEncoderFile(pkg(['fp32']), 'text_encoder', 'fp16', true)).toThrow(ModelPackageError);
-    expect(() => chooseEncoderFile(pkg(['fp32']), 'text_encoder', 'fp16', true)).toThrow(/needs a fp16 text_encoder/);
+    expect(() => chooseEncoderFile(pkg(['fp32']), 'text_encoder', 'fp16', true)).toThrow(/needs an fp16 text_encoder/);
   });
 });
 

@@ -15,6 +15,7 @@ import { ModelHost, type ModelHostOptions } from '../../src/models/model-host.ts
 import { loadModelPackage, type ModelPackage } from '../../src/models/model-package.ts';
 import { startInferenceServer, type InferenceServer, type RouteRegistrar, type ServiceContext } from '../../src/server.ts';
 import type { SessionFactory } from '../../src/sessions/create-session.ts';
+import { WorkerSession } from '../../src/sessions/worker-session.ts';
 import { preprocessImage } from '../../src/preprocess/index.ts';
 import { ClipTokenizer } from '../../src/tokenizer/index.ts';
 
@@ -129,7 +130,7 @@ export async function eventually(predicate: () => Promise<boolean> | boolean): P
   while (!(await predicate())) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
-/** Holds every run of one encoder's (real) session until opened. */
+/** Holds every run of one encoder's (real, worker-thread) session on the main thread until opened. */
 export class RunGate {
   runsStarted = 0;
   #open = false;
@@ -151,7 +152,7 @@ export class RunGate {
 
   factory(): SessionFactory {
     return async (modelPath, options) => {
-      const session = await ort.InferenceSession.create(modelPath, options);
+      const session = await WorkerSession.open(modelPath, options);
       if (!path.basename(modelPath).startsWith(this.encoderFile)) return session;
       const run = async (...args: Parameters<ort.InferenceSession['run']>) => {
         this.runsStarted++;

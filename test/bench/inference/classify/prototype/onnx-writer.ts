@@ -1,5 +1,7 @@
 // PROTOTYPE (benchmark only): a copy of services/inference/src/classify/scorers/onnx-graph-writer.ts with string
-// attributes (ScatterElements' reduction = 'add'), for the kernels of screening-kernels.ts.
+// attributes (ScatterElements' reduction = 'add'), operator domains and opset imports (ONNX Runtime's
+// com.microsoft operators) and large raw initializers, for the kernels of screening-kernels.ts and
+// prepacked-kernels.ts.
 /**
  * Just enough of the protobuf wire format to write a small ONNX graph at run time (ModelProto → GraphProto →
  * NodeProto / ValueInfoProto / AttributeProto). Field numbers are those of onnx/onnx.proto.
@@ -57,6 +59,9 @@ class ProtoWriter {
 }
 
 export const ONNX_FLOAT = 1;
+export const ONNX_UINT8 = 2;
+export const ONNX_INT8 = 3;
+export const ONNX_INT32 = 6;
 export const ONNX_INT64 = 7;
 export const ONNX_DOUBLE = 11;
 
@@ -79,6 +84,8 @@ export interface NodeSpec {
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
   readonly attributes?: readonly Attribute[];
+  /** Operator set domain, e.g. 'com.microsoft' for ONNX Runtime's contrib operators (default: ONNX's). */
+  readonly domain?: string;
 }
 
 /** A small constant tensor (graph initializer), int64 or float. */
@@ -93,6 +100,8 @@ export interface GraphSpec {
   readonly nodes: readonly NodeSpec[];
   readonly constants?: readonly ConstantSpec[];
   readonly opset: number;
+  /** Further operator sets, e.g. { domain: 'com.microsoft', version: 1 }. */
+  readonly opsetImports?: readonly { readonly domain: string; readonly version: number }[];
 }
 
 const ATTR_FLOAT = 1;
@@ -140,6 +149,7 @@ export function writeOnnxModel(spec: GraphSpec): Uint8Array {
         for (const x of n.inputs) node.string(1, x);
         for (const y of n.outputs) node.string(2, y);
         node.string(3, `${n.op.toLowerCase()}_${i}`).string(4, n.op);
+        if (n.domain) node.string(7, n.domain);
         for (const a of n.attributes ?? []) node.message(5, (attr) => writeAttribute(attr, a));
       }),
     );
@@ -149,5 +159,54 @@ export function writeOnnxModel(spec: GraphSpec): Uint8Array {
     for (const v of spec.outputs) graph.message(12, (vi) => writeValueInfo(vi, v));
   });
   model.message(8, (opset) => opset.string(1, '').int(2, spec.opset));
+  for (const o of spec.opsetImports ?? []) model.message(8, (opset) => opset.string(1, o.domain).int(2, o.version));
   return model.finish();
+}
+
+/** A large constant tensor stored as raw little-endian bytes (TensorProto.raw_data). */
+export interface RawInitializer {
+  readonly name: string;
+  readonly elemType: number;
+  readonly dims: readonly number[];
+  readonly raw: Uint8Array;
+}
+
+/**
+ * Adds initializers of any size to a written model without copying them through ProtoWriter's byte array: a
+ * second GraphProto holding only them is appended as another ModelProto.graph field, which protobuf parsers merge
+ * into the first (repeated fields concatenate).
+ */
+export function withRawInitializers(model: Uint8Array, tensors: readonly RawInitializer[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const t of tensors) {
+    const head = new ProtoWriter();
+    for (const d of t.dims) head.int(1, d);
+    head.int(2, t.elemType).string(8, t.name);
+    const headBytes = head.finish();
+    const rawKey = lengthPrefix(9, t.raw.length);
+    parts.push(lengthPrefix(5, headBytes.length + rawKey.length + t.raw.length), headBytes, rawKey, t.raw);
+  }
+  const graphLength = parts.reduce((n, p) => n + p.length, 0);
+  const all = [model, lengthPrefix(7, graphLength), ...parts];
+  const out = new Uint8Array(all.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of all) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** The key and length of a length-delimited field. */
+function lengthPrefix(field: number, length: number): Uint8Array {
+  const bytes: number[] = [];
+  for (let v = BigInt((field << 3) | 2); ; v >>= 7n) {
+    if (v < 0x80n) { bytes.push(Number(v)); break; }
+    bytes.push(Number(v & 0x7fn) | 0x80);
+  }
+  for (let v = BigInt(length); ; v >>= 7n) {
+    if (v < 0x80n) { bytes.push(Number(v)); break; }
+    bytes.push(Number(v & 0x7fn) | 0x80);
+  }
+  return Uint8Array.from(bytes);
 }

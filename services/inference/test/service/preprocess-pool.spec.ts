@@ -1,0 +1,62 @@
+// The preprocessing pool keeps several images posted to each worker (bounded), so workers never wait for
+// the main thread between images; the queue bound applies to the images not yet posted.
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { QueueFullError } from '../../src/batching/errors.ts';
+import { prefetchDepth, PreprocessPool } from '../../src/models/preprocess-pool.ts';
+import { preprocessImage, type PreprocessOptions } from '../../src/preprocess/index.ts';
+import { distinctPhotos, maxAbsDifference } from './support.ts';
+
+const OPTIONS: PreprocessOptions = { mode: 'open_clip' };
+
+let photos: Buffer[];
+beforeAll(async () => {
+  photos = await distinctPhotos(6);
+});
+
+let pool: PreprocessPool | undefined;
+afterEach(async () => {
+  await pool?.close();
+  pool = undefined;
+});
+
+describe('PreprocessPool', () => {
+  it('posts up to perWorkerDepth images to each worker at once and returns every tensor in input order', async () => {
+    pool = new PreprocessPool({ size: 2, perWorkerDepth: 2, maxQueue: 8, preprocess: OPTIONS });
+    const done = pool.preprocess(photos);
+    // Posting is synchronous: 2 workers × 2 images are with the workers, the other 2 wait.
+    expect(pool.inFlight).toBe(4);
+    expect(pool.queueDepth).toBe(2);
+
+    const tensors = await done;
+    expect(pool.inFlight).toBe(0);
+    expect(pool.queueDepth).toBe(0);
+    for (let i = 0; i < photos.length; i++) {
+      expect(maxAbsDifference(tensors[i], (await preprocessImage(photos[i], OPTIONS)).data)).toBe(0);
+    }
+  });
+
+  it('bounds the images waiting beyond the workers by maxQueue, refusing a call whole', async () => {
+    pool = new PreprocessPool({ size: 1, perWorkerDepth: 2, maxQueue: 4, preprocess: OPTIONS });
+    const first = pool.preprocess(photos.slice(0, 4));
+    expect([pool.inFlight, pool.queueDepth]).toEqual([2, 2]);
+    // 2 waiting + 3 more would exceed 4: refused whole, nothing of it queued.
+    await expect(pool.preprocess(photos.slice(0, 3))).rejects.toBeInstanceOf(QueueFullError);
+    expect([pool.inFlight, pool.queueDepth]).toEqual([2, 2]);
+    const second = pool.preprocess(photos.slice(4, 6));
+    expect([pool.inFlight, pool.queueDepth]).toEqual([2, 4]);
+    expect((await Promise.all([first, second])).flat()).toHaveLength(6);
+  });
+
+  it('refuses a depth that is not a positive integer', () => {
+    expect(() => new PreprocessPool({ size: 1, perWorkerDepth: 0, maxQueue: 1, preprocess: OPTIONS })).toThrow(RangeError);
+  });
+});
+
+describe('prefetchDepth', () => {
+  it('gives the workers one encoder batch between them, at least one image each', () => {
+    expect(prefetchDepth(16, 2)).toBe(8);
+    expect(prefetchDepth(16, 3)).toBe(6);
+    expect(prefetchDepth(1, 4)).toBe(1);
+  });
+});
