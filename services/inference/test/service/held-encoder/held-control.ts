@@ -7,7 +7,7 @@ export const CREATION_MODES = ['proceed', 'hold', 'fail'] as const;
 export type CreationMode = (typeof CREATION_MODES)[number];
 
 /** What a worker does with a run it has entered: `hold` keeps its thread blocked inside `run`. */
-export const RUN_MODES = ['run', 'hold', 'fail', 'crash'] as const;
+export const RUN_MODES = ['hold', 'run', 'fail', 'crash'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
 
 const CREATION = 0;
