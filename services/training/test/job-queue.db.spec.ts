@@ -77,6 +77,18 @@ describe("claim", () => {
     expect(claimed!.lockedAt).toBeInstanceOf(Date);
   });
 
+  it("claims in enqueue order even when the timestamps tie", async () => {
+    // One transaction: both rows get the same now(), so only the enqueue sequence can order them.
+    const enqueued = await withTransaction(pool, async (client) => {
+      const out = [];
+      for (let i = 0; i < 8; i++) out.push((await jobs.enqueue("embed-taxa-text", embedPayload(i + 1), {}, client)).job.id);
+      return out;
+    });
+    const claimed = [];
+    for (let i = 0; i < enqueued.length; i++) claimed.push((await jobs.claim("worker-a", NAMES))!.id);
+    expect(claimed).toEqual(enqueued);
+  });
+
   it("skips jobs that are not due, of other names, or not the one asked for", async () => {
     await jobs.enqueue("embed-taxa-text", embedPayload(), { delayMs: 60_000 });
     const imports = (await jobs.enqueue("import-text-embeddings", { npyPath: "/n", jsonPath: "/j", modelVersion: "m@1" })).job;

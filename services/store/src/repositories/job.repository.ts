@@ -97,7 +97,7 @@ export class JobRepository {
         WHERE j.id = (SELECT id FROM job
                        WHERE status = 'queued' AND run_after <= now() AND name = ANY($2::text[])
                          AND ($3::uuid IS NULL OR id = $3::uuid)
-                       ORDER BY run_after, created_at, id
+                       ORDER BY run_after, seq
                        LIMIT 1
                        FOR UPDATE SKIP LOCKED)
         RETURNING ${COLUMNS}`,
@@ -215,7 +215,7 @@ export class JobRepository {
     const { rows } = await this.pool.query<JobRow>(
       `SELECT ${COLUMNS} FROM job
         WHERE ($1::text IS NULL OR name = $1) AND ($2::job_status IS NULL OR status = $2::job_status)
-        ORDER BY created_at DESC, id LIMIT $3`,
+        ORDER BY seq DESC LIMIT $3`,
       [filter.name ?? null, filter.status ?? null, filter.limit],
     );
     return rows;
