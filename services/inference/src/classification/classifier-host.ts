@@ -79,7 +79,8 @@ export class ClassifierHost {
     const previous = this.#state?.catalog;
     const state: CatalogState = { model, status: 'loading', loading: loadSpeciesCatalog(textModel, source, log) };
     this.#state = state;
-    void previous?.close();
+    // Jobs already queued may still use the previous catalog: close it behind them in the lane.
+    if (previous) this.run(() => previous.close()).catch(() => previous.close());
     state.loading.then(
       (catalog) => {
         state.status = 'ready';
