@@ -3,7 +3,7 @@
  * NodeProto / ValueInfoProto / AttributeProto). Field numbers are those of onnx/onnx.proto.
  */
 
-class ProtoWriter {
+export class ProtoWriter {
   private readonly bytes: number[] = [];
 
   private varint(value: number | bigint): void {
@@ -55,6 +55,9 @@ class ProtoWriter {
 }
 
 export const ONNX_FLOAT = 1;
+export const ONNX_UINT8 = 2;
+export const ONNX_INT8 = 3;
+export const ONNX_INT32 = 6;
 export const ONNX_INT64 = 7;
 export const ONNX_DOUBLE = 11;
 
@@ -69,13 +72,16 @@ export interface ValueInfo {
 export type Attribute =
   | { readonly name: string; readonly float: number }
   | { readonly name: string; readonly int: number }
-  | { readonly name: string; readonly ints: readonly number[] };
+  | { readonly name: string; readonly ints: readonly number[] }
+  | { readonly name: string; readonly string: string };
 
 export interface NodeSpec {
   readonly op: string;
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
   readonly attributes?: readonly Attribute[];
+  /** Operator set domain, e.g. 'com.microsoft' for ONNX Runtime's contrib operators (default: ONNX's). */
+  readonly domain?: string;
 }
 
 /** A small constant tensor (graph initializer), int64 or float. */
@@ -90,10 +96,13 @@ export interface GraphSpec {
   readonly nodes: readonly NodeSpec[];
   readonly constants?: readonly ConstantSpec[];
   readonly opset: number;
+  /** Further operator sets, e.g. { domain: 'com.microsoft', version: 1 }. */
+  readonly opsetImports?: readonly { readonly domain: string; readonly version: number }[];
 }
 
 const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
+const ATTR_STRING = 3;
 const ATTR_INTS = 7;
 
 function writeValueInfo(w: ProtoWriter, v: ValueInfo): void {
@@ -110,6 +119,7 @@ function writeAttribute(w: ProtoWriter, a: Attribute): void {
   w.string(1, a.name);
   if ('float' in a) w.float(2, a.float).int(20, ATTR_FLOAT);
   else if ('int' in a) w.int(3, a.int).int(20, ATTR_INT);
+  else if ('string' in a) w.string(4, a.string).int(20, ATTR_STRING);
   else {
     for (const i of a.ints) w.int(8, i);
     w.int(20, ATTR_INTS);
@@ -136,6 +146,7 @@ export function writeOnnxModel(spec: GraphSpec): Uint8Array {
         for (const y of n.outputs) node.string(2, y);
         node.string(3, `${n.op.toLowerCase()}_${i}`).string(4, n.op);
         for (const a of n.attributes ?? []) node.message(5, (attr) => writeAttribute(attr, a));
+        if (n.domain) node.string(7, n.domain);
       }),
     );
     graph.string(2, spec.name);
@@ -144,5 +155,6 @@ export function writeOnnxModel(spec: GraphSpec): Uint8Array {
     for (const v of spec.outputs) graph.message(12, (vi) => writeValueInfo(vi, v));
   });
   model.message(8, (opset) => opset.string(1, '').int(2, spec.opset));
+  for (const o of spec.opsetImports ?? []) model.message(8, (opset) => opset.string(1, o.domain).int(2, o.version));
   return model.finish();
 }
