@@ -2,6 +2,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import copyStreams from "pg-copy-streams";
 import type { Pool, PoolClient } from "../db.ts";
+import { encodeVectorBinary } from "../sql/vector.ts";
 
 /** One node of a taxonomy in the shape every importer parser emits (see import_taxon_staging). */
 export interface StagedTaxonNode {
@@ -845,14 +846,6 @@ export function imageKey(source: string, sourceId: string): string {
   return `${source}\u0000${sourceId}`;
 }
 
-/** pgvector's binary input (vector_recv): int16 dimension, int16 unused, float4 big-endian values. */
-function encodeVectorBinary(values: Float32Array): Buffer {
-  const buffer = Buffer.allocUnsafe(4 + values.length * 4);
-  buffer.writeInt16BE(values.length, 0);
-  buffer.writeInt16BE(0, 2);
-  for (let at = 0; at < values.length; at++) buffer.writeFloatBE(values[at]!, 4 + at * 4);
-  return buffer;
-}
 
 /** COPY text of the rows, in chunks of about COPY_CHUNK_CHARS characters. */
 function* copyChunks(rows: readonly unknown[][]): Generator<string> {
