@@ -1,12 +1,9 @@
-import { createRequire } from "node:module";
 import type { ApolloServerOptionsWithGateway, BaseContext } from "@apollo/server";
 import type { DocumentNode, ExecutionResult, GraphQLSchema } from "graphql";
 import { compileQuery, type CompiledQuery, isCompiledQuery } from "graphql-jit";
+import { graphqlCjs } from "./graphql-cjs.ts";
 
-// graphql-js as type-graphql, Apollo and graphql-jit load it (its CommonJS build): a test runner
-// that resolves `import "graphql"` to the ESM build would hand `execute` schema objects of another
-// module instance, which graphql-js refuses.
-const { execute, printSchema } = createRequire(import.meta.url)("graphql") as typeof import("graphql");
+const { execute, printSchema } = graphqlCjs;
 
 type Gateway = ApolloServerOptionsWithGateway<BaseContext>["gateway"];
 /** Per operation of a document: null once it ran on graphql-js, then what graphql-jit made of it. */

@@ -5,6 +5,7 @@ import { JobRepository } from "./repositories/job.repository.ts";
 import { ModelVersionRepository } from "./repositories/model-version.repository.ts";
 import { TaxonEmbeddingRepository } from "./repositories/taxon-embedding.repository.ts";
 import { TaxonTextEmbeddingRepository } from "./repositories/taxon-text-embedding.repository.ts";
+import { TaxonPageRepository } from "./repositories/taxon-page.repository.ts";
 import { TaxonRepository } from "./repositories/taxon.repository.ts";
 import { TraitRepository } from "./repositories/trait.repository.ts";
 
@@ -14,6 +15,7 @@ export { startEmbeddedDatabase, type EmbeddedDatabase } from "./embedded.ts";
 export { createLogger, type Logger } from "./logger.ts";
 export * from "./repositories/model-version.repository.ts";
 export * from "./repositories/taxon.repository.ts";
+export * from "./repositories/taxon-page.repository.ts";
 export * from "./repositories/image.repository.ts";
 export * from "./repositories/taxon-embedding.repository.ts";
 export * from "./repositories/trait.repository.ts";
@@ -33,6 +35,7 @@ export interface Store {
   pool: Pool;
   modelVersions: ModelVersionRepository;
   taxa: TaxonRepository;
+  taxonPages: TaxonPageRepository;
   images: ImageRepository;
   taxonEmbeddings: TaxonEmbeddingRepository;
   traits: TraitRepository;
@@ -50,6 +53,7 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     pool,
     modelVersions: new ModelVersionRepository(pool),
     taxa: new TaxonRepository(pool, named),
+    taxonPages: new TaxonPageRepository(pool, named),
     images: new ImageRepository(pool, named),
     taxonEmbeddings: new TaxonEmbeddingRepository(pool),
     traits: new TraitRepository(pool, named),

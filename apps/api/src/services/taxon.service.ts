@@ -1,4 +1,4 @@
-import type { Store, TaxonRow, TaxonSearchHit } from "@arbor/store";
+import type { Store, TaxonPage, TaxonPageInclude, TaxonRow, TaxonSearchHit } from "@arbor/store";
 import { BadInputError, NotFoundError } from "../errors.ts";
 import { HNSW_EF_SEARCH, MAX_SEARCH_QUERY_LENGTH, MIN_NAME_SIMILARITY } from "../limits.ts";
 import type { ModelService } from "./model.service.ts";
@@ -20,6 +20,11 @@ export class TaxonService {
     }
     if (id != null) return (await this.store.taxa.getByIds([id]))[0] ?? null;
     return this.store.taxa.getByScientificName(scientificName!);
+  }
+
+  /** A taxon by id with the relations of its page that `include` names, in one statement; null when unknown. */
+  findPage(id: number, include: TaxonPageInclude): Promise<TaxonPage | null> {
+    return this.store.taxonPages.getById(id, include);
   }
 
   search(query: string, rank: string | undefined, limit: number, offset: number): Promise<TaxonSearchHit[]> {

@@ -49,15 +49,19 @@ const COLUMNS = `i.id, i.sha256, i.taxon_id AS "taxonId", i.observation_id AS "o
 const IN_SUBTREE = `i.taxon_id = ANY(ARRAY(SELECT x.id FROM taxon x WHERE x.id = $TAXON OR x.ancestor_ids @> ARRAY[$TAXON::int]))`;
 const inSubtree = (param: string) => IN_SUBTREE.replaceAll("$TAXON", param);
 
+/** One page of the images of `taxon`'s subtree, newest first, after the key (`afterCreatedAt`, `afterId`) when that is not NULL; arguments are SQL expressions. */
+export const subtreeImagesPageSql = (taxon: string, limit: string, afterCreatedAt: string, afterId: string) =>
+  `SELECT ${COLUMNS} FROM image i
+    WHERE ${inSubtree(taxon)} AND (${afterCreatedAt}::timestamptz IS NULL OR (i.created_at, i.id) < (${afterCreatedAt}::timestamptz, ${afterId}::uuid))
+    ORDER BY i.created_at DESC, i.id DESC LIMIT ${limit}`;
+
+/** Stands for "no cursor" in a page's uuid parameter (the comparison is skipped when the timestamp is NULL). */
+export const NO_IMAGE_ID = "00000000-0000-0000-0000-000000000000";
+
 const BY_IDS = `SELECT ${COLUMNS} FROM image i WHERE i.id = ANY($1::uuid[])`;
 
 const FOR_TAXA = `SELECT p.id AS "ownerTaxonId", c.* FROM unnest($1::int[]) AS p(id)
-  CROSS JOIN LATERAL (
-    SELECT ${COLUMNS} FROM image i
-    WHERE ${inSubtree("p.id")}
-      AND ($3::timestamptz IS NULL OR (i.created_at, i.id) < ($3::timestamptz, $4::uuid))
-    ORDER BY i.created_at DESC, i.id DESC LIMIT $2
-  ) c`;
+  CROSS JOIN LATERAL (${subtreeImagesPageSql("p.id", "$2", "$3", "$4")}) c`;
 
 const COUNT_FOR_TAXA = `SELECT p.id AS "ownerTaxonId", (SELECT count(*) FROM image i WHERE ${inSubtree("p.id")})::int AS count
   FROM unnest($1::int[]) AS p(id)`;
@@ -90,7 +94,7 @@ export class ImageRepository {
         taxonIds,
         limit,
         after?.createdAt ?? null,
-        after?.id ?? "00000000-0000-0000-0000-000000000000",
+        after?.id ?? NO_IMAGE_ID,
       ]),
     );
     return rows;

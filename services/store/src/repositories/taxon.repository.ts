@@ -35,20 +35,27 @@ export interface RankCount {
   count: number;
 }
 
-const COLUMNS = `t.id, t.parent_id AS "parentId", t.rank::text AS rank, t.scientific_name AS "scientificName",
-  t.authorship, t.common_name AS "commonName", t.ancestor_ids AS "ancestorIds", t.depth, t.child_count AS "childCount"`;
+/** The columns of a TaxonRow, from the taxon table aliased `t`. */
+export const taxonColumns = (t: string) => `${t}.id, ${t}.parent_id AS "parentId", ${t}.rank::text AS rank, ${t}.scientific_name AS "scientificName",
+  ${t}.authorship, ${t}.common_name AS "commonName", ${t}.ancestor_ids AS "ancestorIds", ${t}.depth, ${t}.child_count AS "childCount"`;
+const COLUMNS = taxonColumns("t");
+
+/** One page of `parent`'s children by (scientific name, id), after the key (`afterName`, `afterId`) when that is not NULL; arguments are SQL expressions. */
+export const childrenPageSql = (parent: string, limit: string, afterName: string, afterId: string) =>
+  `SELECT ${COLUMNS} FROM taxon t
+    WHERE t.parent_id = ${parent} AND (${afterName}::text IS NULL OR (t.scientific_name, t.id) > (${afterName}::text, ${afterId}::int))
+    ORDER BY t.scientific_name, t.id LIMIT ${limit}`;
+
+/** The taxa of `ancestorIds` (an int[] expression) in lineage order. */
+export const lineageSql = (ancestorIds: string) =>
+  `SELECT ${COLUMNS} FROM unnest(${ancestorIds}) WITH ORDINALITY AS l(id, n) JOIN taxon t ON t.id = l.id ORDER BY l.n`;
 
 const BY_IDS = `SELECT ${COLUMNS} FROM taxon t WHERE t.id = ANY($1::int[])`;
 
 const NAMES = `SELECT taxon_id AS "taxonId", name, kind::text AS kind, language, is_preferred AS "isPreferred"
   FROM taxon_name WHERE taxon_id = ANY($1::int[]) ORDER BY taxon_id, kind, is_preferred DESC, name`;
 
-const CHILDREN = `SELECT c.* FROM unnest($1::int[]) AS p(id)
-  CROSS JOIN LATERAL (
-    SELECT ${COLUMNS} FROM taxon t
-    WHERE t.parent_id = p.id AND ($3::text IS NULL OR (t.scientific_name, t.id) > ($3::text, $4::int))
-    ORDER BY t.scientific_name, t.id LIMIT $2
-  ) c`;
+const CHILDREN = `SELECT c.* FROM unnest($1::int[]) AS p(id) CROSS JOIN LATERAL (${childrenPageSql("p.id", "$2", "$3", "$4")}) c`;
 
 export class TaxonRepository {
   /** `namedStatements`: send the hot reads as named statements (see supportsNamedStatements). */

@@ -10,8 +10,12 @@ export interface TraitRow {
   reference: string | null;
 }
 
-const FOR_TAXA = `SELECT taxon_id AS "taxonId", name, numeric_value AS "numericValue", text_value AS "textValue", unit, source, reference
-  FROM trait WHERE taxon_id = ANY($1::int[]) ORDER BY taxon_id, source, name`;
+const COLUMNS = `taxon_id AS "taxonId", name, numeric_value AS "numericValue", text_value AS "textValue", unit, source, reference`;
+
+/** The traits of one taxon (an SQL expression), by source then name. */
+export const traitsOfSql = (taxon: string) => `SELECT ${COLUMNS} FROM trait WHERE taxon_id = ${taxon} ORDER BY source, name`;
+
+const FOR_TAXA = `SELECT ${COLUMNS} FROM trait WHERE taxon_id = ANY($1::int[]) ORDER BY taxon_id, source, name`;
 
 export class TraitRepository {
   /** `namedStatements`: send the hot reads as named statements (see supportsNamedStatements). */

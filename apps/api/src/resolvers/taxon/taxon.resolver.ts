@@ -1,27 +1,25 @@
-import { Args, Ctx, FieldResolver, Query, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Args, Ctx, FieldResolver, Info, Query, Resolver, Root } from "type-graphql";
 import type { Context } from "../../context.ts";
 import { requireRange } from "../../errors.ts";
 import { MAX_K } from "../../limits.ts";
-import { Connection, decodeCursor, toConnection } from "../common/connection.ts";
-import { connectionComplexity, PaginationArgs, pageSize } from "../common/pagination.args.ts";
+import { Connection, toConnection } from "../common/connection.ts";
+import { connectionComplexity, PaginationArgs } from "../common/pagination.args.ts";
 import { Image, toImage } from "../image/image.type.ts";
 import { toTrait, Trait } from "../trait/trait.type.ts";
 import { SimilarTaxaArgs, TaxonArgs } from "./taxon.args.ts";
+import { childrenPageKey, imagesPageKey } from "./taxon-page-keys.ts";
+import { loadTaxonWithPage } from "./taxon-page.prefetch.ts";
 import { RankCount, SimilarTaxon, Taxon, TaxonName, toTaxon, type TaxonRank } from "./taxon.type.ts";
 
 export const TaxonConnection = Connection(Taxon, "Taxon");
 export const ImageConnection = Connection(Image, "Image");
 
-const isNameKey = (v: unknown): v is [string, number] =>
-  Array.isArray(v) && v.length === 2 && typeof v[0] === "string" && Number.isInteger(v[1]);
-const isImageKey = (v: unknown): v is [string, string] =>
-  Array.isArray(v) && v.length === 2 && typeof v[0] === "string" && !Number.isNaN(Date.parse(v[0])) && typeof v[1] === "string";
-
 @Resolver(() => Taxon)
 export class TaxonResolver {
   @Query(() => Taxon, { nullable: true, description: "A taxon by id or by exact scientific name; null when unknown." })
-  async taxon(@Args(() => TaxonArgs) args: TaxonArgs, @Ctx() ctx: Context): Promise<Taxon | null> {
-    const row = await ctx.services.taxa.findOne(args.id, args.scientificName);
+  async taxon(@Args(() => TaxonArgs) args: TaxonArgs, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<Taxon | null> {
+    const row = args.id != null && args.scientificName == null ? await loadTaxonWithPage(args.id, info, ctx) : await ctx.services.taxa.findOne(args.id, args.scientificName);
     if (row) ctx.loaders.taxon.prime(row.id, row);
     return row ? toTaxon(row) : null;
   }
@@ -41,15 +39,10 @@ export class TaxonResolver {
 
   @FieldResolver(() => TaxonConnection, { complexity: connectionComplexity, description: "Direct children, by scientific name." })
   async children(@Root() taxon: Taxon, @Args(() => PaginationArgs) page: PaginationArgs, @Ctx() ctx: Context) {
-    const limit = pageSize(page);
-    const after = page.after ? decodeCursor(page.after, isNameKey) : null;
-    const rows = await ctx.loaders.children.load({
-      owner: taxon.id,
-      limit: limit + 1,
-      after: after && { name: after[0], id: after[1] },
-    });
+    const key = childrenPageKey(taxon.id, page);
+    const rows = await ctx.loaders.children.load(key);
     for (const row of rows) ctx.loaders.taxon.prime(row.id, row);
-    return toConnection(rows, limit, toTaxon, (row) => [row.scientificName, row.id], async () => taxon.childCount);
+    return toConnection(rows, key.limit - 1, toTaxon, (row) => [row.scientificName, row.id], async () => taxon.childCount);
   }
 
   @FieldResolver(() => [RankCount], { description: "Number of descendants at each rank." })
@@ -60,15 +53,10 @@ export class TaxonResolver {
 
   @FieldResolver(() => ImageConnection, { complexity: connectionComplexity, description: "Images of this taxon and its descendants, newest first." })
   async images(@Root() taxon: Taxon, @Args(() => PaginationArgs) page: PaginationArgs, @Ctx() ctx: Context) {
-    const limit = pageSize(page);
-    const after = page.after ? decodeCursor(page.after, isImageKey) : null;
-    const rows = await ctx.loaders.images.load({
-      owner: taxon.id,
-      limit: limit + 1,
-      after: after && { createdAt: new Date(after[0]), id: after[1] },
-    });
+    const key = imagesPageKey(taxon.id, page);
+    const rows = await ctx.loaders.images.load(key);
     for (const row of rows) ctx.loaders.image.prime(row.id, row);
-    return toConnection(rows, limit, toImage, (row) => [row.createdAt.toISOString(), row.id], () => ctx.loaders.imageCount.load(taxon.id));
+    return toConnection(rows, key.limit - 1, toImage, (row) => [row.createdAt.toISOString(), row.id], () => ctx.loaders.imageCount.load(taxon.id));
   }
 
   @FieldResolver(() => [Trait])

@@ -38,8 +38,9 @@ export class Taxon {
   ancestorIds!: number[];
 }
 
+/** `rank` comes from the taxon_rank enum, whose labels are TaxonRank's values. */
 export function toTaxon(row: TaxonRow): Taxon {
-  return Object.assign(new Taxon(), { ...row, rank: row.rank as TaxonRank });
+  return Object.assign(new Taxon(), row as TaxonRow & { rank: TaxonRank });
 }
 
 @ObjectType({ simpleResolvers: true })
