@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import { createLogger, createStore, startEmbeddedDatabase, type EmbeddedDatabase } from "@arbor/store";
 import { seedDemo } from "@arbor/store/seed.ts";
+import { API_NODE_FLAGS } from "../apps/api/src/node-flags.ts";
 
 const log = createLogger("start");
 const dataDir = resolve(process.env.DATA_DIR ?? ".arbor/data");
@@ -27,11 +28,12 @@ interface ServiceSpec {
   name: string;
   script: string;
   env: NodeJS.ProcessEnv;
+  nodeFlags?: readonly string[];
 }
 
 const inferencePort = Number(process.env.INFERENCE_PORT ?? 4100);
 const services: ServiceSpec[] = [
-  { name: "api", script: "apps/api/src/main.ts", env: { API_PORT: String(apiPort) } },
+  { name: "api", script: "apps/api/src/main.ts", env: { API_PORT: String(apiPort) }, nodeFlags: API_NODE_FLAGS },
   { name: "inference", script: "services/inference/src/main.ts", env: { INFERENCE_PORT: String(inferencePort) } },
   { name: "worker", script: "services/training/src/main.ts", env: { INFERENCE_URL: `http://127.0.0.1:${inferencePort}` } },
 ];
@@ -40,7 +42,7 @@ const children = new Map<string, ChildProcess>();
 let stopping = false;
 
 function run(spec: ServiceSpec, attempt = 0): void {
-  const child = spawn(process.execPath, ["--import", "tsx", spec.script], {
+  const child = spawn(process.execPath, [...(spec.nodeFlags ?? []), "--import", "tsx", spec.script], {
     env: { ...process.env, ...spec.env, DATABASE_URL: databaseUrl },
     stdio: "inherit",
   });

@@ -241,7 +241,7 @@ const benchmark: Benchmark = {
     `--servers LIST      of ${BASE_SERVER_IDS.join(", ")} (default all; raw-sql required: it anchors every ratio)`,
     "--prototype 'A;B'   also run the API with prototype fixes (taxon-page/prototype/api-main.ts), one process per ';'-separated",
     "                    variant of ','-separated patches: subtree-array, no-cache-control, complexity-cache, lean-graphql,",
-    "                    semi-space-64 (node --max-semi-space-size=64)",
+    "                    semi-space-16 / semi-space-128 (young generation of Node's default size / larger than the API's 64 MB)",
     "--no-statement-costs  skip timing each SQL statement alone before the load runs",
     "--profile           afterwards, profile each server under the same load with --cpu-prof and report where its CPU goes",
     "--database NAME     database (default arbor_bench_taxa_<taxa>)",

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { API_NODE_FLAGS } from "../../apps/api/src/node-flags.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const read = (file: string) => readFileSync(path.join(ROOT, file), "utf8");
@@ -36,6 +37,12 @@ describe("docker-compose.yml", () => {
   it("builds from Dockerfiles and runs entry points that exist", () => {
     for (const [, dockerfile] of text.matchAll(/dockerfile: (\S+) \}/g)) expect(existsSync(path.join(ROOT, dockerfile!)), dockerfile).toBe(true);
     for (const [, entry] of text.matchAll(/"--import", "tsx", "([^"]+)"/g)) expect(existsSync(path.join(ROOT, entry!)), entry).toBe(true);
+  });
+
+  it("starts the API with its Node flags (apps/api/src/node-flags.ts), as npm start does", () => {
+    const api = `["node", ${API_NODE_FLAGS.map((flag) => `"${flag}"`).join(", ")}, "--import", "tsx", "apps/api/src/main.ts"]`;
+    expect(text).toContain(`command: ${api}`);
+    expect(read("docker/Dockerfile")).toContain(`CMD ${api}`);
   });
 
   it("offers the CUDA inference image with a GPU reservation, and the pgvector server", () => {

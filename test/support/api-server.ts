@@ -6,7 +6,7 @@ import { createApiApp } from "../../apps/api/src/server.ts";
 export interface TestApi {
   url: string;
   /** POSTs a GraphQL operation; returns the parsed body and HTTP status. */
-  gql<T = any>(query: string, variables?: Record<string, unknown>): Promise<{ status: number; data?: T; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }>;
+  gql<T = any>(query: string, variables?: Record<string, unknown>): Promise<{ status: number; data?: T; errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }> }>;
   close(): Promise<void>;
 }
 

@@ -1,3 +1,4 @@
+import { API_NODE_FLAGS } from "../../../apps/api/src/node-flags.ts";
 import { TAXON_PAGE_QUERY } from "./page.ts";
 import type { LoadTarget } from "./load-generator.ts";
 import { freePort, startServer, type ServerProcess } from "./processes.ts";
@@ -43,10 +44,15 @@ export interface ServerSettings {
 }
 
 /**
- * Prototype "patches" that are node flags rather than code: the young generation's semi-spaces
- * (default 16 MB on 64-bit) sized up so short-lived per-request objects die in fewer scavenges.
+ * Prototype "patches" that are node flags rather than code, added after the API's own flags
+ * (API_NODE_FLAGS; the last one wins): young-generation semi-spaces of Node's default size (16 MB),
+ * or larger than the API's.
  */
-const NODE_FLAG_PATCHES: Record<string, string> = { "semi-space-64": "--max-semi-space-size=64" };
+const NODE_FLAG_PATCHES: Record<string, string> = {
+  "semi-space-16": "--max-semi-space-size=16",
+  "semi-space-128": "--max-semi-space-size=128",
+  "single-threaded-gc": "--single-threaded-gc",
+};
 
 function splitPatches(patches: string): { code: string; nodeArgs: string[] } {
   const all = patches.split(",").map((p) => p.trim()).filter(Boolean);
@@ -64,7 +70,7 @@ export async function startFor(spec: ServerSpec, settings: ServerSettings, nodeA
   const patches = splitPatches(spec.patches ?? "");
   return startServer({
     name: spec.id,
-    nodeArgs: prototype ? [...patches.nodeArgs, ...nodeArgs] : nodeArgs,
+    nodeArgs: [...API_NODE_FLAGS, ...(prototype ? patches.nodeArgs : []), ...nodeArgs],
     script: prototype ? "test/bench/taxon-page/prototype/api-main.ts" : "apps/api/src/main.ts",
     port,
     healthPath: "/readyz",
