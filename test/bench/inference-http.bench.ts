@@ -16,13 +16,19 @@ import type { BenchContext, BenchReport, Benchmark } from "./lib/benchmark.ts";
 import { median } from "./lib/stats.ts";
 import type { ResultTable } from "./lib/table.ts";
 import { mainThreadProfile, summariseProfile, type ProfileSummary } from "./inference/cpu-profile.ts";
-import { CLIENT_KINDS, checkOneEmbedding, type ClientKind } from "./inference/http-clients.ts";
+import { CLIENT_KINDS, checkOneEmbedding, DEFAULT_CLIENT_KIND, type ClientKind } from "./inference/http-clients.ts";
 import { IMAGE_SETS, loadImageSet, type ImageSet, type ImageSetName } from "./inference/image-inputs.ts";
 import { InProcessEngine, OFFLINE_MODES, type OfflineMode } from "./inference/in-process-engine.ts";
 import { httpPhase, inProcessPhase, offlinePhase, type PathName, type PhaseResult, type PhaseTiming } from "./inference/phases.ts";
 import { startService, type ServiceProcess } from "./inference/service-process.ts";
 
 const GOAL_RATIO = 0.9;
+
+const CLIENT_DESCRIPTIONS: Record<ClientKind, string> = {
+  binary: "node:http keep-alive, the image file as the request body (application/octet-stream) and raw float32 answers (Accept: application/octet-stream)",
+  raw: "node:http keep-alive, JSON requests with base64 images encoded once before the run and JSON answers",
+  typed: "the project's InferenceClient (fetch per call; the image as the raw body, raw float32 answers decoded into Float32Arrays)",
+};
 
 interface Options {
   sets: ImageSetName[];
@@ -46,8 +52,8 @@ function list<T extends string>(text: string, allowed: readonly T[], name: strin
 }
 
 function readOptions({ args, quick }: BenchContext): Options {
-  const client = args.string("client", "raw");
-  if (!CLIENT_KINDS.includes(client as ClientKind)) throw new BenchUsageError(`--client must be ${CLIENT_KINDS.join(" or ")}`);
+  const client = args.string("client", DEFAULT_CLIENT_KIND);
+  if (!CLIENT_KINDS.includes(client as ClientKind)) throw new BenchUsageError(`--client must be one of ${CLIENT_KINDS.join(", ")}`);
   const seconds = (name: string, fallback: number) => 1000 * args.count(name, fallback);
   const options: Options = {
     sets: list(args.string("sets", "small,photos"), IMAGE_SETS, "sets"),
@@ -277,12 +283,12 @@ async function run(context: BenchContext): Promise<BenchReport> {
   const notes = [
     `Model package ${config.modelDir.replace(/.*\/models\//, "models/")}${check?.isStandIn ? " (the stand-in with random weights, NOT BioCLIP 2: its small encoder makes per-request overheads weigh far more than they would next to ViT-L/14)" : ""}.`,
     `Service settings (the in-process paths use the same): ${Object.entries(options.serviceEnv).map(([k, v]) => `${k}=${v}`).join(" ")}.`,
-    `Clients: ${options.clients} closed loops, one image per request, ${options.client === "raw" ? "node:http keep-alive with request bodies encoded once before the run (least load-generator CPU)" : "the project's InferenceClient (fetch; base64 + JSON per call)"}. Windows: ${options.sets.map((s) => `${s} ${options.timing[s].warmupMs / 1000} s warm-up + ${options.timing[s].durationMs / 1000} s`).join(", ")}; offline paths: whole batches after one warm-up batch, at least as long.`,
+    `Clients: ${options.clients} closed loops, one image per request, ${CLIENT_DESCRIPTIONS[options.client]}. Windows: ${options.sets.map((s) => `${s} ${options.timing[s].warmupMs / 1000} s warm-up + ${options.timing[s].durationMs / 1000} s`).join(", ")}; offline paths: whole batches after one warm-up batch, at least as long.`,
     ...results.map((r) => `${r.set}: ${r.description}; mean ${Math.round(r.meanBytes / 1024)} KiB per file.`),
     "Other sessions share this 2-core machine: absolute figures are noisy (load average at each phase start is in the JSON); compare paths within a round (the ratios).",
   ];
   return {
-    variant: options.client === "raw" ? undefined : options.client,
+    variant: options.client === DEFAULT_CLIENT_KIND ? undefined : options.client,
     parameters: { ...options, config },
     tables,
     figures: { results, profiles, check },
@@ -297,7 +303,7 @@ const benchmark: Benchmark = {
     "--sets small,photos      image sets: small (224×224 JPEGs made from the test photos) and/or photos (the real photos as stored)",
     "--rounds 3               interleaved rounds (path order reversed every other round)",
     "--clients 16             concurrent closed-loop clients (HTTP and in-process)",
-    "--client raw             raw (node:http, bodies encoded once) or typed (InferenceClient)",
+    "--client binary          binary (node:http, the image file as the body, raw float32 answers), raw (node:http, JSON with base64, JSON answers; bodies encoded once) or typed (InferenceClient, binary transport)",
     "--seconds 20 --warmup 4  measurement window and warm-up for small images",
     "--photo-seconds 45 --photo-warmup 12   the same for photos",
     "--offline sequential,pipelined,pipelined-encoder-thread   offline modes; the best one each round is the anchor",

@@ -12,7 +12,10 @@ export interface ModelInfo {
   notice?: string;
 }
 
-/** POST /v1/embed/images. Each image is the file's bytes (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIF), base64. */
+/**
+ * POST /v1/embed/images. Each image is the file's bytes (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIF), base64. One image
+ * may instead be the whole raw body, sent as `application/octet-stream` or its `image/*` type.
+ */
 export interface EmbedImagesRequest {
   images: string[];
 }
@@ -37,6 +40,27 @@ export interface EmbeddingsResponse {
   dim: number;
   embeddings: number[][];
 }
+
+/**
+ * The binary embeddings response, sent by /v1/embed/images and /v1/embed/texts when the request's Accept prefers it
+ * to JSON: the body is count × dim float32 little-endian, embedding after embedding in input order, and these
+ * headers carry what the JSON body's other fields carry. It is also the content type of one raw image sent as a body.
+ */
+export const EMBEDDINGS_BINARY_TYPE = 'application/octet-stream';
+
+export const EMBEDDING_HEADERS = {
+  /** Number of embeddings. */
+  count: 'Arbor-Embedding-Count',
+  /** Floats per embedding. */
+  dim: 'Arbor-Embedding-Dim',
+  /** `l2`, as `normalization` in JSON. */
+  normalization: 'Arbor-Embedding-Normalization',
+  /** ModelInfo as JSON (non-ASCII characters as \u escapes), so `isStandIn` and `notice` travel with every response. */
+  model: 'Arbor-Model',
+} as const;
+
+/** `binary`: one image as the raw body, embeddings answered as raw float32. `json`: JSON both ways. */
+export type EmbeddingTransport = 'binary' | 'json';
 
 export type ClassifyRank = 'kingdom' | 'phylum' | 'class' | 'order' | 'family' | 'genus' | 'species';
 
@@ -180,6 +204,11 @@ export interface InferenceClientOptions {
   maxRetryDelayMs?: number;
   /** Supplies X-Request-Id when a call does not pass one (e.g. from the caller's request context). */
   requestId?: () => string | undefined;
+  /**
+   * How embedding calls travel. Default `binary`: responses as raw float32 and a single image as the raw body (more
+   * images, and stored image ids, go as JSON). `json` keeps JSON both ways.
+   */
+  transport?: EmbeddingTransport;
   fetch?: typeof fetch;
 }
 
@@ -231,6 +260,57 @@ function toBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
+const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The floats of little-endian float32 bytes: a view when the bytes allow one (4-byte aligned, little-endian host), else a copy. */
+function littleEndianFloat32s(bytes: Uint8Array): Float32Array {
+  const count = bytes.byteLength / Float32Array.BYTES_PER_ELEMENT;
+  if (!HOST_IS_LITTLE_ENDIAN) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return Float32Array.from({ length: count }, (_, i) => view.getFloat32(i * Float32Array.BYTES_PER_ELEMENT, true));
+  }
+  // A Node Buffer may be a slice of the shared pool at any offset; a Float32Array view needs a multiple of 4.
+  if (bytes.byteOffset % Float32Array.BYTES_PER_ELEMENT === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, count);
+  // new Uint8Array(view) copies into a fresh buffer (Buffer#slice would not: it is a view).
+  return new Float32Array(new Uint8Array(bytes).buffer, 0, count);
+}
+
+function headerInteger(headers: Pick<Headers, 'get'>, name: string): number | undefined {
+  const value = headers.get(name)?.trim();
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+function headerModel(headers: Pick<Headers, 'get'>): ModelInfo | undefined {
+  try {
+    const model = JSON.parse(headers.get(EMBEDDING_HEADERS.model) ?? '') as Partial<ModelInfo> | null;
+    return typeof model?.name === 'string' && typeof model.version === 'string' && typeof model.isStandIn === 'boolean' ? (model as ModelInfo) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A binary embeddings response (EMBEDDINGS_BINARY_TYPE) as Embeddings; the vectors are views into the body's bytes
+ * when aligned. BAD_RESPONSE when a header is missing or the body is not count × dim × 4 bytes.
+ */
+export function decodeBinaryEmbeddings(body: Uint8Array, headers: Pick<Headers, 'get'>): Embeddings {
+  const count = headerInteger(headers, EMBEDDING_HEADERS.count);
+  const dim = headerInteger(headers, EMBEDDING_HEADERS.dim);
+  const model = headerModel(headers);
+  if (count === undefined || dim === undefined || model === undefined || headers.get(EMBEDDING_HEADERS.normalization) !== 'l2') {
+    throw new InferenceClientError('BAD_RESPONSE', 'the inference service sent binary embeddings without valid Arbor-Embedding-* / Arbor-Model headers');
+  }
+  const expected = count * dim * Float32Array.BYTES_PER_ELEMENT;
+  if (body.byteLength !== expected) {
+    throw new InferenceClientError(
+      'BAD_RESPONSE',
+      `the inference service sent ${body.byteLength} bytes of binary embeddings; ${count} × ${dim} float32 are ${expected} bytes`,
+    );
+  }
+  const floats = littleEndianFloat32s(body);
+  return { model, normalization: 'l2', dim, vectors: Array.from({ length: count }, (_, i) => floats.subarray(i * dim, (i + 1) * dim)) };
+}
+
 function toEmbeddings(body: unknown): Embeddings {
   const response = body as Partial<EmbeddingsResponse> | null;
   if (
@@ -251,9 +331,54 @@ function toEmbeddings(body: unknown): Embeddings {
   };
 }
 
+/** A request body and its content type. */
+interface Payload {
+  contentType: string;
+  data: string | Uint8Array<ArrayBuffer>;
+}
+
+/** Bytes fetch can send: a view of an ArrayBuffer as it is; one of a SharedArrayBuffer, copied. */
+function sendableBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
+}
+
+function jsonPayload(body: unknown): Payload {
+  return { contentType: 'application/json', data: JSON.stringify(body) };
+}
+
+/** A successful (or `answerStatuses`) answer, read whole. */
+interface Answer {
+  /** e.g. `POST /v1/embed/texts`, for messages. */
+  call: string;
+  response: Response;
+  body: Uint8Array;
+  requestId?: string;
+  attempts: number;
+}
+
+/** The body of an answer as JSON (undefined when empty); BAD_RESPONSE when it is not JSON. */
+function readJson({ call, response, body, requestId, attempts }: Answer): unknown {
+  const text = new TextDecoder().decode(body);
+  try {
+    return text === '' ? undefined : JSON.parse(text);
+  } catch (error) {
+    throw new InferenceClientError('BAD_RESPONSE', `${call}: the response is not JSON (status ${response.status})`, {
+      status: response.status,
+      requestId,
+      attempts,
+      cause: error,
+    });
+  }
+}
+
+function mediaType(response: Response): string | undefined {
+  return response.headers.get('content-type')?.split(';', 1)[0]!.trim().toLowerCase();
+}
+
 /**
- * Calls the inference service: JSON over HTTP, one overall timeout per call, bounded retries on
- * 429/503 that wait as long as Retry-After asks, typed errors (InferenceClientError).
+ * Calls the inference service over HTTP: JSON, and for embeddings raw float32 responses and single raw images
+ * (`transport`); one overall timeout per call, bounded retries on 429/503 that wait as long as Retry-After asks,
+ * typed errors (InferenceClientError).
  */
 export class InferenceClient {
   readonly #baseUrl: string;
@@ -261,6 +386,7 @@ export class InferenceClient {
   readonly #maxRetries: number;
   readonly #maxRetryDelayMs: number;
   readonly #requestId: () => string | undefined;
+  readonly #transport: EmbeddingTransport;
   readonly #fetch: typeof fetch;
 
   constructor(options: InferenceClientOptions) {
@@ -269,13 +395,20 @@ export class InferenceClient {
     this.#maxRetries = options.maxRetries ?? 3;
     this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
     this.#requestId = options.requestId ?? (() => undefined);
+    this.#transport = options.transport ?? 'binary';
     this.#fetch = options.fetch ?? fetch;
   }
 
-  /** L2-normalised image embeddings, one per image, in order. For images Arbor stores, `embedStoredImages` sends ids instead. */
+  /**
+   * L2-normalised image embeddings, one per image, in order. With the binary transport a single image goes as the raw
+   * body; several go base64 in JSON. For images Arbor stores, `embedStoredImages` sends ids instead.
+   */
   async embedImages(images: readonly Uint8Array[], options: CallOptions = {}): Promise<Embeddings> {
-    const body: EmbedImagesRequest = { images: images.map(toBase64) };
-    return toEmbeddings(await this.request('POST', '/v1/embed/images', body, options));
+    const payload =
+      this.#transport === 'binary' && images.length === 1
+        ? { contentType: EMBEDDINGS_BINARY_TYPE, data: sendableBytes(images[0]!) }
+        : jsonPayload({ images: images.map(toBase64) } satisfies EmbedImagesRequest);
+    return this.#embeddings('/v1/embed/images', payload, options);
   }
 
   /**
@@ -285,13 +418,21 @@ export class InferenceClient {
    */
   async embedStoredImages(imageIds: readonly string[], options: CallOptions = {}): Promise<Embeddings> {
     const body: EmbedStoredImagesRequest = { imageIds: [...imageIds] };
-    return toEmbeddings(await this.request('POST', '/v1/embed/images', body, options));
+    return this.#embeddings('/v1/embed/images', jsonPayload(body), options);
   }
 
   /** L2-normalised text embeddings, one per text, in order. */
   async embedTexts(texts: readonly string[], options: CallOptions = {}): Promise<Embeddings> {
     const body: EmbedTextsRequest = { texts: [...texts] };
-    return toEmbeddings(await this.request('POST', '/v1/embed/texts', body, options));
+    return this.#embeddings('/v1/embed/texts', jsonPayload(body), options);
+  }
+
+  /** An embeddings call: asks for raw float32 with the binary transport, and decodes whichever the service sent. */
+  async #embeddings(path: string, payload: Payload, options: CallOptions): Promise<Embeddings> {
+    const accept = this.#transport === 'binary' ? `${EMBEDDINGS_BINARY_TYPE}, application/json;q=0.5` : 'application/json';
+    const answer = await this.#exchange('POST', path, payload, accept, options);
+    if (mediaType(answer.response) === EMBEDDINGS_BINARY_TYPE) return decodeBinaryEmbeddings(answer.body, answer.response.headers);
+    return toEmbeddings(readJson(answer));
   }
 
   /** Tree-of-life (or custom-label) predictions for images (file bytes) or image embeddings, one result per item. */
@@ -324,59 +465,61 @@ export class InferenceClient {
     path: string,
     body: unknown,
     options: CallOptions = {},
-    { retry = true, answerStatuses = [] }: { retry?: boolean; answerStatuses?: readonly number[] } = {},
+    flags: { retry?: boolean; answerStatuses?: readonly number[] } = {},
   ): Promise<unknown> {
+    const payload = body === undefined ? undefined : jsonPayload(body);
+    return readJson(await this.#exchange(method, path, payload, 'application/json', options, flags));
+  }
+
+  /** One call, retried on 429/503 within the timeout; answers a 2xx (or `answerStatuses`) read whole, throws the rest typed. */
+  async #exchange(
+    method: 'GET' | 'POST',
+    path: string,
+    payload: Payload | undefined,
+    accept: string,
+    options: CallOptions,
+    { retry = true, answerStatuses = [] }: { retry?: boolean; answerStatuses?: readonly number[] } = {},
+  ): Promise<Answer> {
+    const call = `${method} ${path}`;
     const deadline = Date.now() + this.#timeoutMs;
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     const requestId = options.requestId ?? this.#requestId();
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const headers: Record<string, string> = { accept };
+    if (payload) headers['content-type'] = payload.contentType;
     if (requestId) headers['x-request-id'] = requestId;
-    const payload = body === undefined ? undefined : JSON.stringify(body);
 
     const stopped = (cause: unknown, attempts: number) =>
       timeout.aborted
-        ? new InferenceClientError('TIMEOUT', `${method} ${path} timed out after ${this.#timeoutMs} ms`, { requestId, attempts, cause })
-        : new InferenceClientError('ABORTED', `${method} ${path} was aborted`, { requestId, attempts, cause });
+        ? new InferenceClientError('TIMEOUT', `${call} timed out after ${this.#timeoutMs} ms`, { requestId, attempts, cause })
+        : new InferenceClientError('ABORTED', `${call} was aborted`, { requestId, attempts, cause });
 
     for (let attempt = 1; ; attempt++) {
       let response: Response;
-      let text: string;
+      let body: Uint8Array;
       try {
-        response = await this.#fetch(`${this.#baseUrl}${path}`, { method, headers, body: payload, signal });
-        text = await response.text();
+        response = await this.#fetch(`${this.#baseUrl}${path}`, { method, headers, body: payload?.data, signal });
+        body = new Uint8Array(await response.arrayBuffer());
       } catch (error) {
         if (signal.aborted) throw stopped(error, attempt);
-        throw new InferenceClientError('NETWORK', `${method} ${path} failed: ${(error as Error).message}`, {
+        throw new InferenceClientError('NETWORK', `${call} failed: ${(error as Error).message}`, {
           requestId,
           attempts: attempt,
           cause: error,
         });
       }
-      const responseId = response.headers.get('x-request-id') ?? requestId;
-      let json: unknown;
-      try {
-        json = text === '' ? undefined : JSON.parse(text);
-      } catch (error) {
-        throw new InferenceClientError('BAD_RESPONSE', `${method} ${path}: the response is not JSON (status ${response.status})`, {
-          status: response.status,
-          requestId: responseId,
-          attempts: attempt,
-          cause: error,
-        });
-      }
-      if (response.ok || answerStatuses.includes(response.status)) return json;
+      const answer: Answer = { call, response, body, requestId: response.headers.get('x-request-id') ?? requestId, attempts: attempt };
+      if (response.ok || answerStatuses.includes(response.status)) return answer;
 
       const retryAfterSeconds = parseRetryAfter(response.headers.get('retry-after'));
-      const serviceError = (json as Partial<ErrorResponse> | undefined)?.error;
+      const serviceError = (readJson(answer) as Partial<ErrorResponse> | undefined)?.error;
       const error = new InferenceClientError(
         serviceError?.code ?? 'BAD_RESPONSE',
-        serviceError?.message ?? `${method} ${path} answered ${response.status}`,
+        serviceError?.message ?? `${call} answered ${response.status}`,
         {
           status: response.status,
           retryAfterSeconds,
-          requestId: responseId,
+          requestId: answer.requestId,
           attempts: attempt,
           details: serviceError?.details,
         },

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 
 import { QueueFullError, ShuttingDownError } from './batching/errors.ts';
+import { prefersBinaryEmbeddings, RAW_IMAGE_TYPES, sendBinaryEmbeddings, sendsRawImage } from './binary-transport.ts';
 import type { EmbeddingsResponse, ErrorResponse, ModelInfo, ServiceErrorCode } from './client.ts';
 import type { InferenceConfig } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -112,26 +113,50 @@ function readTexts(list: unknown[], maxChars: number): string[] {
   });
 }
 
+/** The one image of a raw-body request (`Content-Type: image/*` or `application/octet-stream`). */
+function rawImage(body: unknown): Buffer {
+  if (!Buffer.isBuffer(body) || body.length === 0) {
+    throw new HttpError(400, 'INVALID_REQUEST', 'the body is empty: send the bytes of one image file');
+  }
+  return body;
+}
+
 export function embeddingsBody(model: ModelInfo, vectors: Float32Array[]): EmbeddingsResponse {
   return { model, normalization: 'l2', dim: vectors[0]?.length ?? 0, embeddings: vectors.map((v) => Array.from(v)) };
 }
 
-export function requireJson(req: Request): void {
+/** Embeddings as JSON, or as raw float32 when the request's Accept prefers application/octet-stream. */
+function sendEmbeddings(req: Request, res: Response, model: ModelInfo, vectors: Float32Array[]): void {
+  res.vary('Accept');
+  if (prefersBinaryEmbeddings(req)) sendBinaryEmbeddings(res, model, vectors);
+  else res.json(embeddingsBody(model, vectors));
+}
+
+/** 415 unless the body is JSON; `accepted` names what the route takes, for the message. */
+export function requireJson(req: Request, accepted = 'application/json'): void {
   if (!req.is('application/json')) {
-    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `send the body as ${accepted}`);
   }
 }
 
-/** POST /v1/embed/images and POST /v1/embed/texts. */
+/**
+ * POST /v1/embed/images (JSON, or one image file as the raw body) and POST /v1/embed/texts; both answer JSON, or
+ * raw float32 when Accept prefers application/octet-stream (binary-transport.ts).
+ */
 export const registerEmbedRoutes: RouteRegistrar = (router, context) => {
   const { config, host } = context;
   router.post(
     '/embed/images',
+    express.raw({ limit: config.maxBodyBytes, type: sendsRawImage }),
     route(async (req, res) => {
-      requireJson(req);
-      const images = await requestedImages(req.body, context, res.locals.log);
+      let images: Buffer[];
+      if (sendsRawImage(req)) images = [rawImage(req.body)];
+      else {
+        requireJson(req, `application/json, or one image file as ${RAW_IMAGE_TYPES.join(', ')}`);
+        images = await requestedImages(req.body, context, res.locals.log);
+      }
       const model = await host.acquire();
-      res.json(embeddingsBody(model.info, await model.images.embed(images)));
+      sendEmbeddings(req, res, model.info, await model.images.embed(images));
     }),
   );
   router.post(
@@ -140,7 +165,7 @@ export const registerEmbedRoutes: RouteRegistrar = (router, context) => {
       requireJson(req);
       const texts = readTexts(readList(req.body, 'texts', config.maxTextsPerRequest), config.maxTextChars);
       const model = await host.acquire();
-      res.json(embeddingsBody(model.info, await model.texts.embed(texts)));
+      sendEmbeddings(req, res, model.info, await model.texts.embed(texts));
     }),
   );
 };

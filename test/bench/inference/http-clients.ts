@@ -1,10 +1,12 @@
 import http from "node:http";
-import { InferenceClient } from "../../../services/inference/src/client.ts";
+import { EMBEDDING_HEADERS, EMBEDDINGS_BINARY_TYPE, InferenceClient } from "../../../services/inference/src/client.ts";
 import type { ImageInput } from "./image-inputs.ts";
 
-/** How the benchmark's clients talk to the service. */
-export const CLIENT_KINDS = ["raw", "typed"] as const;
+/** How the benchmark's clients talk to the service; the first is the default. */
+export const CLIENT_KINDS = ["binary", "raw", "typed"] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
+export const DEFAULT_CLIENT_KIND: ClientKind = CLIENT_KINDS[0];
+const EMBEDDING_DIM = 768;
 
 export type RequestOutcome = { items: number } | { failure: string };
 export type ImageRequester = (client: number, sequence: number) => Promise<RequestOutcome>;
@@ -20,11 +22,12 @@ export function imageFor(images: readonly ImageInput[], client: number, sequence
 }
 
 /**
- * `raw`: node:http with a keep-alive agent and request bodies JSON-encoded once before the run, so the
- * load generator (which shares the machine's two cores with the service) spends as little CPU as
- * possible; each response is checked for status 200 and its "dim". `typed`: the project's
- * InferenceClient (fetch, base64 and JSON.stringify per call, JSON.parse of the response), as the api
- * and training services call it.
+ * `binary` and `raw`: node:http with a keep-alive agent and request bodies prepared once before the run, so the load
+ * generator (which shares the machine's two cores with the service) spends as little CPU as possible. `binary` sends
+ * the image file as the body (application/octet-stream) and asks for raw float32 (Accept: application/octet-stream);
+ * each response is checked for status 200 and count × dim × 4 bytes. `raw` sends `{"images": [base64]}` and gets
+ * JSON, checked for status 200 and its "dim". `typed`: the project's InferenceClient with its default (binary)
+ * transport (fetch per call, decoded into Float32Arrays), as the api and training services call it.
  */
 export function createHttpClients(kind: ClientKind, baseUrl: string, images: readonly ImageInput[], clients: number): HttpClients {
   if (kind === "typed") {
@@ -41,28 +44,55 @@ export function createHttpClients(kind: ClientKind, baseUrl: string, images: rea
       close() {},
     };
   }
+  if (kind === "binary") {
+    return keepAliveClients(baseUrl, clients, {
+      bodies: images.map((image) => image.bytes),
+      headers: { "content-type": EMBEDDINGS_BINARY_TYPE, accept: EMBEDDINGS_BINARY_TYPE },
+      check: binaryEmbeddingFailure,
+    });
+  }
+  return keepAliveClients(baseUrl, clients, {
+    bodies: images.map((image) => Buffer.from(JSON.stringify({ images: [image.bytes.toString("base64")] }))),
+    headers: { "content-type": "application/json" },
+    check: (_res, body) => (body.toString("utf8").includes(`"dim":${EMBEDDING_DIM}`) ? undefined : `unexpected body: ${body.toString("utf8", 0, 200)}`),
+  });
+}
+
+/** What is wrong with a 200 answer to `binary`: anything but one 768-float embedding as count × dim × 4 bytes. */
+function binaryEmbeddingFailure(res: http.IncomingMessage, body: Buffer): string | undefined {
+  const count = Number(res.headers[EMBEDDING_HEADERS.count.toLowerCase()]);
+  const dim = Number(res.headers[EMBEDDING_HEADERS.dim.toLowerCase()]);
+  if (res.headers["content-type"] !== EMBEDDINGS_BINARY_TYPE) return `expected ${EMBEDDINGS_BINARY_TYPE}, got ${res.headers["content-type"]}`;
+  if (count !== 1 || dim !== EMBEDDING_DIM) return `expected 1 × ${EMBEDDING_DIM} floats, got count ${count}, dim ${dim}`;
+  return body.length === count * dim * 4 ? undefined : `${body.length} bytes for ${count} × ${dim} float32`;
+}
+
+interface KeepAliveRequests {
+  /** One body per image, prepared before the run. */
+  bodies: readonly Buffer[];
+  headers: http.OutgoingHttpHeaders;
+  /** The failure of a 200 answer, or undefined when it is what was asked for. */
+  check(res: http.IncomingMessage, body: Buffer): string | undefined;
+}
+
+/** Closed-loop POSTs to /v1/embed/images over a node:http keep-alive agent (one socket per client). */
+function keepAliveClients(baseUrl: string, clients: number, { bodies, headers, check }: KeepAliveRequests): HttpClients {
   const url = new URL("/v1/embed/images", baseUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
-  const bodies = images.map((image) => Buffer.from(JSON.stringify({ images: [image.bytes.toString("base64")] })));
   return {
     request(c, sequence) {
       const body = bodies[(c + sequence) % bodies.length]!;
       return new Promise<RequestOutcome>((resolve) => {
-        const req = http.request(
-          url,
-          { method: "POST", agent, headers: { "content-type": "application/json", "content-length": body.length } },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (chunk: Buffer) => chunks.push(chunk));
-            res.on("end", () => {
-              const text = Buffer.concat(chunks).toString("utf8");
-              if (res.statusCode !== 200) resolve({ failure: `HTTP ${res.statusCode}: ${text.slice(0, 200)}` });
-              else if (!text.includes('"dim":768')) resolve({ failure: `unexpected body: ${text.slice(0, 200)}` });
-              else resolve({ items: 1 });
-            });
-            res.on("error", (error) => resolve({ failure: error.message }));
-          },
-        );
+        const req = http.request(url, { method: "POST", agent, headers: { ...headers, "content-length": body.length } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("end", () => {
+            const answer = Buffer.concat(chunks);
+            const failure = res.statusCode === 200 ? check(res, answer) : `HTTP ${res.statusCode}: ${answer.toString("utf8", 0, 200)}`;
+            resolve(failure === undefined ? { items: 1 } : { failure });
+          });
+          res.on("error", (error) => resolve({ failure: error.message }));
+        });
         req.on("error", (error) => resolve({ failure: error.message }));
         req.end(body);
       });

@@ -4,7 +4,16 @@ import type { AddressInfo } from 'node:net';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { InferenceClient, InferenceClientError, parseRetryAfter } from '../../src/client.ts';
+import { modelHeaderValue } from '../../src/binary-transport.ts';
+import {
+  decodeBinaryEmbeddings,
+  EMBEDDING_HEADERS,
+  InferenceClient,
+  InferenceClientError,
+  parseRetryAfter,
+  type Embeddings,
+  type ModelInfo,
+} from '../../src/client.ts';
 import {
   DirectEncoder,
   distinctPhotos,
@@ -66,6 +75,22 @@ const queueFull = (retryAfter: string): Answer => ({
   body: JSON.stringify({ error: { code: 'QUEUE_FULL', message: 'image queue is full' } }),
 });
 
+/** The headers of a binary embeddings answer, the model as the service writes it (non-ASCII escaped). */
+function binaryHeaders(count: number, dim: number, model: ModelInfo): Record<string, string> {
+  return {
+    'content-type': 'application/octet-stream',
+    [EMBEDDING_HEADERS.count]: String(count),
+    [EMBEDDING_HEADERS.dim]: String(dim),
+    [EMBEDDING_HEADERS.normalization]: 'l2',
+    [EMBEDDING_HEADERS.model]: modelHeaderValue(model),
+  };
+}
+
+/** A fetch that answers every call with 200 and these bytes and headers. */
+function answering(body: Uint8Array<ArrayBuffer>, headers: Record<string, string>): typeof fetch {
+  return async () => new Response(body, { status: 200, headers });
+}
+
 async function failure(promise: Promise<unknown>): Promise<InferenceClientError> {
   const error = await promise.then(
     () => undefined,
@@ -82,7 +107,7 @@ describe('InferenceClient against scripted answers', () => {
     scripted = undefined;
   });
 
-  it('retries 429 and 503 as Retry-After says, then returns typed embeddings; the request id goes along', async () => {
+  it('retries 429 and 503 as Retry-After says, then returns typed embeddings; the request id and the raw image go along', async () => {
     scripted = await scriptedServer([queueFull('0'), { status: 503, headers: { 'retry-after': '0' }, body: '{}' }, { status: 200, body: OK_EMBEDDINGS }]);
     const client = new InferenceClient({ baseUrl: `${scripted.url}/`, requestId: () => 'req-7' });
     const result = await client.embedImages([Buffer.from([1, 2, 3])]);
@@ -90,9 +115,27 @@ describe('InferenceClient against scripted answers', () => {
     expect(result.model.isStandIn).toBe(true);
     expect(scripted.requests).toHaveLength(3);
     for (const request of scripted.requests) {
-      expect(request).toMatchObject({ method: 'POST', url: '/v1/embed/images', headers: { 'x-request-id': 'req-7' } });
-      expect(JSON.parse(request.body)).toEqual({ images: ['AQID'] });
+      expect(request).toMatchObject({
+        method: 'POST',
+        url: '/v1/embed/images',
+        headers: { 'x-request-id': 'req-7', 'content-type': 'application/octet-stream', accept: 'application/octet-stream, application/json;q=0.5' },
+        body: '\x01\x02\x03',
+      });
     }
+  });
+
+  it('sends several images as base64 JSON; transport "json" sends JSON and asks for JSON only', async () => {
+    scripted = await scriptedServer([{ status: 200, body: OK_EMBEDDINGS }]);
+    const binary = new InferenceClient({ baseUrl: scripted.url });
+    await binary.embedImages([Buffer.from([1, 2, 3]), Buffer.from([4])]);
+    const json = new InferenceClient({ baseUrl: scripted.url, transport: 'json' });
+    await json.embedImages([Buffer.from([1, 2, 3])]);
+    await json.embedTexts(['a']);
+    expect(scripted.requests.map(({ headers, body }) => ({ contentType: headers['content-type'], accept: headers.accept, body: JSON.parse(body) as unknown }))).toEqual([
+      { contentType: 'application/json', accept: 'application/octet-stream, application/json;q=0.5', body: { images: ['AQID', 'BA=='] } },
+      { contentType: 'application/json', accept: 'application/json', body: { images: ['AQID'] } },
+      { contentType: 'application/json', accept: 'application/json', body: { texts: ['a'] } },
+    ]);
   });
 
   it('gives up after maxRetries with the service error code', async () => {
@@ -136,6 +179,34 @@ describe('InferenceClient against scripted answers', () => {
     expect((await failure(new InferenceClient({ baseUrl: url }).health())).code).toBe('NETWORK');
   });
 
+  it('decodes a binary answer (float32 little-endian + Arbor-* headers) into Embeddings, at any byte offset', async () => {
+    const headers = binaryHeaders(2, 2, { name: 'modèle 🌳', version: '1', isStandIn: true, notice: 'not BioCLIP 2' });
+    expect(headers[EMBEDDING_HEADERS.model]).toMatch(/^[\x20-\x7e]+$/);
+    const floats = Float32Array.from([0.6, 0.8, 1, 0]);
+    const client = new InferenceClient({ baseUrl: 'http://inference.test', fetch: answering(new Uint8Array(floats.buffer), headers) });
+    const expected: Embeddings = {
+      model: { name: 'modèle 🌳', version: '1', isStandIn: true, notice: 'not BioCLIP 2' },
+      normalization: 'l2',
+      dim: 2,
+      vectors: [floats.slice(0, 2), floats.slice(2)],
+    };
+    expect(await client.embedTexts(['a', 'b'])).toEqual(expected);
+    // A Buffer slice of Node's pool may start at an odd offset, where no Float32Array view can: the floats must still be right.
+    const unaligned = Buffer.alloc(1 + floats.byteLength);
+    Buffer.from(floats.buffer).copy(unaligned, 1);
+    expect(decodeBinaryEmbeddings(unaligned.subarray(1), new Headers(headers))).toEqual(expected);
+  });
+
+  it('rejects a binary answer that is not count × dim × 4 bytes, or lacks its headers, with BAD_RESPONSE', async () => {
+    const model = { name: 'm', version: '1', isStandIn: true };
+    const truncated = new InferenceClient({ baseUrl: 'http://inference.test', fetch: answering(new Uint8Array(12), binaryHeaders(2, 2, model)) });
+    const error = await failure(truncated.embedImages([Buffer.from([1])]));
+    expect(error).toMatchObject({ code: 'BAD_RESPONSE', message: expect.stringMatching(/12 bytes .* 2 × 2 float32 are 16 bytes/) });
+    const { [EMBEDDING_HEADERS.model]: _, ...withoutModel } = binaryHeaders(1, 2, model);
+    const headless = new InferenceClient({ baseUrl: 'http://inference.test', fetch: answering(new Uint8Array(8), withoutModel) });
+    expect((await failure(headless.embedTexts(['a']))).code).toBe('BAD_RESPONSE');
+  });
+
   it('parses Retry-After as seconds or as an HTTP date', () => {
     expect(parseRetryAfter('3')).toBe(3);
     expect(parseRetryAfter(null)).toBeUndefined();
@@ -177,6 +248,32 @@ describe('InferenceClient against the real service', () => {
     expect(maxAbsDifference(texts.vectors[0], await direct.embedText('Ursus americanus'))).toBeLessThan(1e-5);
     const error = await failure(client.embedImages([Buffer.from('not an image')]));
     expect(error).toMatchObject({ code: 'UNSUPPORTED_IMAGE', status: 400 });
+  });
+
+  it('decodes the binary and the JSON transport identically; one image goes raw, several as JSON', async () => {
+    // Batches of one: the same input gives the same floats to the last bit whatever the request timing.
+    service = await startTestService({ maxBatch: 1, textMaxBatch: 1 });
+    await waitUntilReady(service.url);
+    const exchanges: { requestType: string | null; responseType: string | null }[] = [];
+    const recordingFetch: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      exchanges.push({ requestType: new Headers(init?.headers).get('content-type'), responseType: response.headers.get('content-type') });
+      return response;
+    };
+    const binary = new InferenceClient({ baseUrl: service.url, fetch: recordingFetch });
+    const json = new InferenceClient({ baseUrl: service.url, transport: 'json' });
+
+    expect(await binary.embedImages([photos[0]!])).toEqual(await json.embedImages([photos[0]!]));
+    expect(await binary.embedImages(photos)).toEqual(await json.embedImages(photos));
+    const texts = ['Ursus americanus', 'a photo of Felis catus.'];
+    const fromBinary = await binary.embedTexts(texts);
+    expect(fromBinary).toEqual(await json.embedTexts(texts));
+    expect(fromBinary).toMatchObject({ dim: 768, model: { isStandIn: true } });
+    expect(exchanges).toEqual([
+      { requestType: 'application/octet-stream', responseType: 'application/octet-stream' },
+      { requestType: 'application/json', responseType: 'application/octet-stream' },
+      { requestType: 'application/json', responseType: 'application/octet-stream' },
+    ]);
   });
 
   it('health(): not ready before a lazy load, ready after, never throwing for a 503', async () => {

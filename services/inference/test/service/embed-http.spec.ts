@@ -110,12 +110,13 @@ describe('POST /v1/embed/images', () => {
   it('answers 400 INVALID_JSON for a body that is not JSON, and 415 for another content type', async () => {
     const notJson = await fetch(`${service.url}/v1/embed/images`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"images": [' });
     await expectError(notJson, 400, 'INVALID_JSON');
-    const octets = await fetch(`${service.url}/v1/embed/images`, {
+    // A raw image body (image/*, application/octet-stream) is the binary path: binary-transport.spec.ts.
+    const text = await fetch(`${service.url}/v1/embed/images`, {
       method: 'POST',
-      headers: { 'content-type': 'application/octet-stream' },
+      headers: { 'content-type': 'text/plain' },
       body: new Uint8Array(await readPhoto('pybioclip/mycat.jpg')),
     });
-    await expectError(octets, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    await expectError(text, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 });
 
