@@ -6,13 +6,13 @@ import { SubtreeArrayImageRepository } from "./prototype/subtree-images.reposito
 /**
  * What each SQL statement of the page costs, one at a time on one connection (no concurrency):
  * the API's statements called through the store's own repositories (so the SQL is exactly the
- * API's), the prototype's image statement, and the raw handler's statements. Per call: wall
+ * API's): the five of the loader path and the one of the look-ahead, the prototype's image statement, and the raw handler's statements. Per call: wall
  * time, CPU of the PostgreSQL backend (/proc), and CPU of this Node process (pg protocol and
  * row parsing).
  */
 
 export interface StatementCost {
-  origin: "API" | "prototype" | "raw SQL";
+  origin: "API" | "API look-ahead" | "prototype" | "raw SQL";
   statement: string;
   calls: number;
   wallMs: number;
@@ -36,6 +36,14 @@ function cases(store: Store, ancestors: Map<number, number[]>): Case[] {
     { origin: "API", statement: "children: TaxonRepository.getChildren([id], 21)", run: async (id) => (await store.taxa.getChildren([id], 21, null)).length },
     { origin: "API", statement: "traits: TraitRepository.getForTaxa([id])", run: async (id) => (await store.traits.getForTaxa([id])).length },
     { origin: "API", statement: "images: ImageRepository.getForTaxa([id], 13)", run: async (id) => (await store.images.getForTaxa([id], 13, null)).length },
+    {
+      origin: "API look-ahead",
+      statement: "whole page: TaxonPageRepository.getById(id, ancestors, children 21, traits, images 13)",
+      run: async (id) => {
+        const page = await store.taxonPages.getById(id, { ancestors: true, children: { limit: 21, after: null }, traits: true, images: { limit: 13, after: null } });
+        return page ? 1 : 0;
+      },
+    },
     { origin: "prototype", statement: "images: getForTaxa with the subtree as ARRAY(…)", run: async (id) => (await subtreeArray.getForTaxa([id], 13, null)).length },
     ...Object.entries(RAW_STATEMENTS).map(([name, sql]) => ({ origin: "raw SQL" as const, statement: `${name} (one id as $1)`, run: raw(sql) })),
     { origin: "raw SQL", statement: "whole page as JSON (one statement)", run: raw(PAGE_JSON_SQL) },
