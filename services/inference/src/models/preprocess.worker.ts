@@ -1,16 +1,19 @@
-// Worker thread: decodes, resizes and normalises one image per message, off the event loop.
+// Worker thread: decodes, resizes and normalises one image per message, off the event loop, into the
+// task's slot of the pool's shared tensor arena (so the reply carries no pixels).
 import { parentPort } from 'node:worker_threads';
 
-import { ImagePreprocessError, preprocessImage, type PreprocessOptions } from '../preprocess/index.ts';
+import { ImagePreprocessError, preprocessImageInto, type PreprocessOptions } from '../preprocess/index.ts';
 
 export interface PreprocessTask {
   id: number;
   bytes: Uint8Array;
   options: PreprocessOptions;
+  /** Where the tensor goes: the task's slot, shared with the main thread. */
+  output: Float32Array<SharedArrayBuffer>;
 }
 
 export type PreprocessReply =
-  | { id: number; ok: true; data: Float32Array; durationMs: number }
+  | { id: number; ok: true; durationMs: number }
   | { id: number; ok: false; error: { name: string; message: string; code?: string } };
 
 if (!parentPort) throw new Error('preprocess.worker.ts must run in a worker thread');
@@ -34,9 +37,9 @@ port.on('message', (task: PreprocessTask) => {
 async function preprocess(task: PreprocessTask): Promise<void> {
   const startedAt = performance.now();
   try {
-    const tensor = await preprocessImage(task.bytes, task.options);
-    const reply: PreprocessReply = { id: task.id, ok: true, data: tensor.data, durationMs: performance.now() - startedAt };
-    port.postMessage(reply, [tensor.data.buffer]);
+    await preprocessImageInto(task.bytes, task.options, task.output);
+    const reply: PreprocessReply = { id: task.id, ok: true, durationMs: performance.now() - startedAt };
+    port.postMessage(reply);
   } catch (error) {
     const err = error as Error;
     const reply: PreprocessReply = {

@@ -10,4 +10,4 @@ export {
   type PreprocessMode,
 } from './constants.ts';
 export { ImagePreprocessError, type ImagePreprocessErrorCode } from './errors.ts';
-export { preprocessBatch, preprocessImage, type ImageTensor, type PreprocessOptions } from './preprocess.ts';
+export { preprocessBatch, preprocessImage, preprocessImageInto, type ImageTensor, type PreprocessOptions } from './preprocess.ts';

@@ -49,10 +49,18 @@ async function preprocessInto(out: Float32Array, offset: number, bytes: Uint8Arr
 
 /** One image → normalised float32 tensor [1, 3, 224, 224]. Throws ImagePreprocessError on bad input. */
 export async function preprocessImage(bytes: Uint8Array, options: PreprocessOptions): Promise<ImageTensor> {
-  const resolved = resolve(options);
   const data = new Float32Array(TENSOR_LENGTH);
-  await preprocessInto(data, 0, bytes, resolved);
+  await preprocessImageInto(bytes, options, data);
   return { data, dims: [1, 3, INPUT_SIZE, INPUT_SIZE] };
+}
+
+/**
+ * As preprocessImage, written into `out` (3 × 224 × 224 floats, e.g. a slot of shared memory) instead of
+ * a new buffer. On an ImagePreprocessError `out` may hold part of the image.
+ */
+export async function preprocessImageInto(bytes: Uint8Array, options: PreprocessOptions, out: Float32Array<ArrayBufferLike>): Promise<void> {
+  if (out.length !== TENSOR_LENGTH) throw new RangeError(`out must hold ${TENSOR_LENGTH} floats (3 × ${INPUT_SIZE} × ${INPUT_SIZE}), not ${out.length}`);
+  await preprocessInto(out, 0, bytes, resolve(options));
 }
 
 /**

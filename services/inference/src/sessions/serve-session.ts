@@ -3,6 +3,7 @@ import type { MessagePort } from 'node:worker_threads';
 
 import * as ort from 'onnxruntime-node';
 
+import { SharedInputStaging } from './shared-input-staging.ts';
 import {
   toWireError,
   transferableBuffers,
@@ -26,10 +27,14 @@ function send(port: MessagePort, reply: SessionReply, tensors: readonly WireTens
   }
 }
 
-async function run(session: ort.InferenceSession, request: Extract<SessionRequest, { type: 'run' }>): Promise<Record<string, WireTensor>> {
+async function run(
+  session: ort.InferenceSession,
+  staging: SharedInputStaging,
+  request: Extract<SessionRequest, { type: 'run' }>,
+): Promise<Record<string, WireTensor>> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, { type, data, dims }] of Object.entries(request.feeds)) {
-    feeds[name] = new ort.Tensor(type, data as ort.Tensor.DataTypeMap[typeof type], dims);
+    feeds[name] = new ort.Tensor(type, staging.stage(name, data) as ort.Tensor.DataTypeMap[typeof type], dims);
   }
   const results = request.fetches ? await session.run(feeds, request.fetches, request.options) : await session.run(feeds, request.options);
   const outputs: Record<string, WireTensor> = {};
@@ -40,11 +45,11 @@ async function run(session: ort.InferenceSession, request: Extract<SessionReques
   return outputs;
 }
 
-async function handle(session: ort.InferenceSession, port: MessagePort, request: SessionRequest): Promise<void> {
+async function handle(session: ort.InferenceSession, staging: SharedInputStaging, port: MessagePort, request: SessionRequest): Promise<void> {
   switch (request.type) {
     case 'run':
       try {
-        const outputs = await run(session, request);
+        const outputs = await run(session, staging, request);
         send(port, { type: 'result', id: request.id, outputs }, Object.values(outputs));
       } catch (error) {
         send(port, { type: 'run-failed', id: request.id, error: toWireError(error) });
@@ -88,8 +93,9 @@ export async function serveSession(port: MessagePort, data: SessionWorkerData, c
   const { inputNames, outputNames, inputMetadata, outputMetadata } = session;
   send(port, { type: 'ready', inputNames, outputNames, inputMetadata, outputMetadata });
 
+  const staging = new SharedInputStaging();
   let previous = Promise.resolve();
   port.on('message', (request: SessionRequest) => {
-    previous = previous.then(() => handle(session, port, request)).catch(endThread);
+    previous = previous.then(() => handle(session, staging, port, request)).catch(endThread);
   });
 }

@@ -27,7 +27,10 @@ export interface WorkerSessionOptions {
  * native run inside a setImmediate), so on the main thread one batch blocks the event loop for its
  * whole duration: health checks, metrics and 429 admission included (≈ 20 s for a ViT-L/14 batch of
  * 16 on a CPU). Here the main thread only posts the input and receives the output; tensors cross the
- * thread boundary by transferring their buffers, so `run` takes over the feeds' buffers.
+ * thread boundary by transferring their buffers, so `run` takes over the feeds' buffers — except
+ * feeds in a SharedArrayBuffer, which stay the caller's and are read in place (the thread copies them
+ * into an input buffer of its own, as onnxruntime-node refuses shared memory; see SharedInputStaging).
+ * Such a buffer must not be changed until `run` settles.
  *
  * The session is created in the worker with exactly the path and options given, so provider choice,
  * thread counts and the file chosen by precision stay the caller's (createEncoderSession's).
@@ -168,6 +171,11 @@ export class WorkerSession implements ort.InferenceSession {
     this.#state = state;
     for (const listener of this.#listeners) listener(state, error);
   }
+}
+
+/** Whether `session` runs on a worker thread of its own (and so takes feeds in shared memory). */
+export function runsOnWorkerThread(session: ort.InferenceSession): session is WorkerSession {
+  return session instanceof WorkerSession;
 }
 
 /** The SessionFactory that puts each session on its own worker thread (the service's default). */

@@ -5,7 +5,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { QueueFullError } from '../../src/batching/errors.ts';
 import { prefetchDepth, PreprocessPool } from '../../src/models/preprocess-pool.ts';
 import { preprocessImage, type PreprocessOptions } from '../../src/preprocess/index.ts';
-import { distinctPhotos, maxAbsDifference } from './support.ts';
+import { distinctPhotos, eventually, maxAbsDifference } from './support.ts';
 
 const OPTIONS: PreprocessOptions = { mode: 'open_clip' };
 
@@ -50,6 +50,40 @@ describe('PreprocessPool', () => {
 
   it('refuses a depth that is not a positive integer', () => {
     expect(() => new PreprocessPool({ size: 1, perWorkerDepth: 0, maxQueue: 1, preprocess: OPTIONS })).toThrow(RangeError);
+  });
+});
+
+describe('PreprocessPool tensor slots', () => {
+  it('leaves each tensor in a shared slot, identical to preprocessImage, until the caller releases it', async () => {
+    pool = new PreprocessPool({ size: 2, perWorkerDepth: 2, maxQueue: 8, arenaChunkSlots: 4, preprocess: OPTIONS });
+    const slots = await pool.preprocessToSlots(photos);
+    expect(pool.slotCapacity).toBe(8); // 6 held: the arena grew by a chunk
+    expect(pool.freeSlots).toBe(2);
+    for (let i = 0; i < photos.length; i++) {
+      expect(slots[i]!.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(maxAbsDifference(slots[i]!.data, (await preprocessImage(photos[i]!, OPTIONS)).data)).toBe(0);
+    }
+    for (const slot of slots) slot.release();
+    expect(pool.freeSlots).toBe(pool.slotCapacity);
+    // preprocess() copies out and releases by itself.
+    await pool.preprocess(photos.slice(0, 3));
+    expect(pool.freeSlots).toBe(pool.slotCapacity);
+  });
+
+  it('releases every slot of a call that fails, including images that finish after the failure', async () => {
+    pool = new PreprocessPool({ size: 2, perWorkerDepth: 2, maxQueue: 64, arenaChunkSlots: 2, preprocess: OPTIONS });
+    const garbage = Buffer.from('not an image');
+    for (let round = 0; round < 10; round++) {
+      // The bad image fails fast; the photos around it are still being preprocessed when the call rejects.
+      await expect(pool.preprocessToSlots([photos[0]!, garbage, ...photos.slice(1)])).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE', index: 1 });
+    }
+    await expect(pool.preprocessToSlots([photos[0]!, photos[1]!.subarray(0, 2000)])).rejects.toMatchObject({ index: 1 });
+    await eventually(() => pool!.inFlight === 0);
+    expect(pool.freeSlots).toBe(pool.slotCapacity);
+    const slots = await pool.preprocessToSlots(photos);
+    expect(slots).toHaveLength(photos.length);
+    for (const slot of slots) slot.release();
+    expect(pool.freeSlots).toBe(pool.slotCapacity);
   });
 });
 
