@@ -1,11 +1,11 @@
 import * as ort from "onnxruntime-node";
 import type { InferenceConfig } from "../../../services/inference/src/config.ts";
-import { encodeBatch } from "../../../services/inference/src/models/encode-batch.ts";
-import { ImageEmbedder } from "../../../services/inference/src/models/image-embedder.ts";
+import { ImageEmbedder, SlotBatchEncoder } from "../../../services/inference/src/models/image-embedder.ts";
 import { chooseEncoderFile } from "../../../services/inference/src/models/model-host.ts";
 import { loadModelPackage, type ModelPackage } from "../../../services/inference/src/models/model-package.ts";
 import { prefetchDepth, PreprocessPool } from "../../../services/inference/src/models/preprocess-pool.ts";
 import { createEncoderSession } from "../../../services/inference/src/sessions/create-session.ts";
+import type { TensorSlot } from "../../../services/inference/src/models/tensor-arena.ts";
 import { openWorkerSession } from "../../../services/inference/src/sessions/worker-session.ts";
 import type { ImageInput } from "./image-inputs.ts";
 
@@ -19,6 +19,9 @@ const quietLogger = { info() {}, warn() {} };
  * and micro-batcher on the worker-thread session.
  */
 export class InProcessEngine {
+  readonly mainEncoder: SlotBatchEncoder;
+  readonly workerEncoder: SlotBatchEncoder;
+
   private constructor(
     readonly config: InferenceConfig,
     readonly pkg: ModelPackage,
@@ -30,7 +33,12 @@ export class InProcessEngine {
     readonly embedder: ImageEmbedder,
     /** Batches the embedder's micro-batcher ran, and their items (the in-process counterpart of /metrics). */
     readonly batchCounts: { batches: number; items: number },
-  ) {}
+  ) {
+    const { io, imageSize, embeddingDim } = pkg.manifest;
+    const settings = { io: io.image, imageSize, embeddingDim, maxBatch: config.maxBatch };
+    this.mainEncoder = new SlotBatchEncoder({ ...settings, session });
+    this.workerEncoder = new SlotBatchEncoder({ ...settings, session: workerSession });
+  }
 
   static async open(config: InferenceConfig): Promise<InProcessEngine> {
     const pkg = await loadModelPackage(config.modelDir);
@@ -68,14 +76,9 @@ export class InProcessEngine {
     return new InProcessEngine(config, pkg, session, workerSession, pool, embedder, batchCounts);
   }
 
-  /** One batch through the encoder as ImageEmbedder runs it (concatenate, session.run, L2-normalise), on `session`'s thread. */
-  async encode(tensors: Float32Array[], session: ort.InferenceSession = this.session): Promise<Float32Array[]> {
-    const { imageSize, embeddingDim, io } = this.pkg.manifest;
-    const plane = 3 * imageSize * imageSize;
-    const pixels = new Float32Array(tensors.length * plane);
-    tensors.forEach((tensor, i) => pixels.set(tensor, i * plane));
-    const input = new ort.Tensor("float32", pixels, [tensors.length, 3, imageSize, imageSize]);
-    return encodeBatch({ session, encoder: "image", io: io.image, embeddingDim }, input, tensors.length);
+  /** One batch of preprocessed slots through the encoder as the service runs it (SlotBatchEncoder), on the main thread or on the worker session's thread. */
+  encode(slots: readonly TensorSlot[], thread: "main" | "worker" = "main"): Promise<Float32Array[]> {
+    return (thread === "main" ? this.mainEncoder : this.workerEncoder).encode(slots);
   }
 
   async close(): Promise<void> {
@@ -123,15 +126,15 @@ export async function runOffline(
   const encodeMs: number[] = [];
   const preprocess = async (bytes: Uint8Array[]) => {
     const start = performance.now();
-    const tensors = await engine.pool.preprocess(bytes);
+    const slots = await engine.pool.preprocessToSlots(bytes);
     preprocessMs.push(performance.now() - start);
-    return tensors;
+    return slots;
   };
-  const encode = async (tensors: Float32Array[]) => {
+  const encode = async (slots: TensorSlot[]) => {
     const start = performance.now();
-    const vectors = options.mode === "pipelined-encoder-thread" ? await engine.encode(tensors, engine.workerSession) : await engine.encode(tensors);
+    const vectors = await engine.encode(slots, options.mode === "pipelined-encoder-thread" ? "worker" : "main");
     encodeMs.push(performance.now() - start);
-    if (vectors.length !== tensors.length) throw new Error("encoder returned the wrong number of rows");
+    if (vectors.length !== slots.length) throw new Error("encoder returned the wrong number of rows");
   };
 
   let completed = 0;
@@ -164,12 +167,12 @@ export async function runOffline(
   } else {
     let ready = preprocess(takeBatch());
     for (;;) {
-      const tensors = await ready;
+      const slots = await ready;
       ready = preprocess(takeBatch());
-      await encode(tensors);
+      await encode(slots);
       if (!afterBatch()) break;
     }
-    await ready; // the prefetched batch: finish it so the pool is idle for the next phase
+    for (const slot of await ready) slot.release(); // the prefetched batch: finish it so the pool is idle for the next phase
   }
   const seconds = (timedEnd - timedStart) / 1000;
   const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
