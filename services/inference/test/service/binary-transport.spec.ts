@@ -3,11 +3,12 @@
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { EMBEDDING_HEADERS, type EmbeddingsResponse, type ErrorResponse, type ModelInfo } from '../../src/client.ts';
-import { loadModelPackage, type ModelPackage } from '../../src/models/model-package.ts';
+import { EMBEDDING_HEADERS, type EmbeddingsResponse, type ModelInfo } from '../../src/client.ts';
 import {
   distinctPhotos,
   eventually,
+  expectErrorResponse,
+  heldPackageLoader,
   imagesBody,
   metricValue,
   postJson,
@@ -15,8 +16,8 @@ import {
   readPhoto,
   RunGate,
   startTestService,
-  waitUntilReady,
   type TestService,
+  waitUntilReady,
 } from './support.ts';
 
 const MAX_BODY_BYTES = 512 * 1024;
@@ -64,13 +65,6 @@ function postRaw(url: string, body: Uint8Array, contentType: string, headers: Re
   return fetch(url, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body: new Uint8Array(body) });
 }
 
-async function expectJsonError(response: Response, status: number, code: string): Promise<ErrorResponse['error']> {
-  expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-  const body = (await response.json()) as ErrorResponse;
-  expect({ status: response.status, code: body.error?.code }).toEqual({ status, code });
-  expect(body.error.message).toEqual(expect.any(String));
-  return body.error;
-}
 
 describe('binary embeddings responses (Accept: application/octet-stream)', () => {
   it('images: count × dim float32 little-endian equal to the JSON floats exactly, with the model in the headers', async () => {
@@ -134,34 +128,34 @@ describe('one image as the raw body', () => {
 
 describe('errors stay JSON', () => {
   it('answers 400 INVALID_REQUEST for an empty body', async () => {
-    await expectJsonError(await postRaw(`${service.url}/v1/embed/images`, new Uint8Array(0), 'image/jpeg', BINARY), 400, 'INVALID_REQUEST');
+    await expectErrorResponse(await postRaw(`${service.url}/v1/embed/images`, new Uint8Array(0), 'image/jpeg', BINARY), 400, 'INVALID_REQUEST');
     const noBody = await fetch(`${service.url}/v1/embed/images`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', ...BINARY } });
-    await expectJsonError(noBody, 400, 'INVALID_REQUEST');
+    await expectErrorResponse(noBody, 400, 'INVALID_REQUEST');
   });
 
   it('answers 400 with the preprocessing code and index 0 for bytes that are not a decodable image', async () => {
     const truncated = (await readPhoto('pybioclip/mycat.jpg')).subarray(0, 2000);
-    expect((await expectJsonError(await postRaw(`${service.url}/v1/embed/images`, truncated, 'image/jpeg', BINARY), 400, 'CORRUPT_IMAGE')).details).toEqual({ index: 0 });
+    expect((await expectErrorResponse(await postRaw(`${service.url}/v1/embed/images`, truncated, 'image/jpeg', BINARY), 400, 'CORRUPT_IMAGE')).details).toEqual({ index: 0 });
     const text = Buffer.from('this is not an image at all, just some text bytes');
-    expect((await expectJsonError(await postRaw(`${service.url}/v1/embed/images`, text, 'application/octet-stream', BINARY), 400, 'UNSUPPORTED_IMAGE')).details).toEqual({
+    expect((await expectErrorResponse(await postRaw(`${service.url}/v1/embed/images`, text, 'application/octet-stream', BINARY), 400, 'UNSUPPORTED_IMAGE')).details).toEqual({
       index: 0,
     });
   });
 
   it('answers 413 BODY_TOO_LARGE for a raw body over MAX_BODY_BYTES', async () => {
-    await expectJsonError(await postRaw(`${service.url}/v1/embed/images`, Buffer.alloc(MAX_BODY_BYTES + 1, 7), 'image/jpeg', BINARY), 413, 'BODY_TOO_LARGE');
+    await expectErrorResponse(await postRaw(`${service.url}/v1/embed/images`, Buffer.alloc(MAX_BODY_BYTES + 1, 7), 'image/jpeg', BINARY), 413, 'BODY_TOO_LARGE');
   });
 
   it('answers 415 for other content types, and for raw bodies where only JSON is taken', async () => {
     const photo = photos[0]!;
-    const images = await expectJsonError(await postRaw(`${service.url}/v1/embed/images`, photo, 'text/plain', BINARY), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    const images = await expectErrorResponse(await postRaw(`${service.url}/v1/embed/images`, photo, 'text/plain', BINARY), 415, 'UNSUPPORTED_MEDIA_TYPE');
     expect(images.message).toMatch(/application\/json, or one image file as image\/jpeg/);
-    await expectJsonError(await postRaw(`${service.url}/v1/embed/images`, photo, 'multipart/form-data; boundary=x'), 415, 'UNSUPPORTED_MEDIA_TYPE');
-    await expectJsonError(await postRaw(`${service.url}/v1/embed/texts`, photo, 'application/octet-stream', BINARY), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    await expectErrorResponse(await postRaw(`${service.url}/v1/embed/images`, photo, 'multipart/form-data; boundary=x'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    await expectErrorResponse(await postRaw(`${service.url}/v1/embed/texts`, photo, 'application/octet-stream', BINARY), 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('answers 400 INVALID_REQUEST for a bad JSON request that asked for binary', async () => {
-    await expectJsonError(await postJson(`${service.url}/v1/embed/texts`, { texts: [] }, BINARY), 400, 'INVALID_REQUEST');
+    await expectErrorResponse(await postJson(`${service.url}/v1/embed/texts`, { texts: [] }, BINARY), 400, 'INVALID_REQUEST');
   });
 });
 
@@ -185,23 +179,18 @@ describe('refusals stay JSON', () => {
 
     const refused = await send(photos[2]!);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    await expectJsonError(refused, 429, 'QUEUE_FULL');
+    await expectErrorResponse(refused, 429, 'QUEUE_FULL');
     gate.open();
     await binaryEmbeddings(await running);
     await binaryEmbeddings(await queued);
   });
 
   it('503 MODEL_NOT_READY while the model loads, for images and texts that asked for binary', async () => {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const loadPackage = async (dir: string): Promise<ModelPackage> => {
-      await held;
-      return loadModelPackage(dir);
-    };
+    const { loadPackage, release } = heldPackageLoader();
     other = await startTestService({ modelLoad: 'eager' }, { loadPackage });
     const image = await postRaw(`${other.url}/v1/embed/images`, photos[0]!, 'image/jpeg', BINARY);
-    await expectJsonError(image, 503, 'MODEL_NOT_READY');
-    await expectJsonError(await postJson(`${other.url}/v1/embed/texts`, { texts: ['x'] }, BINARY), 503, 'MODEL_NOT_READY');
+    await expectErrorResponse(image, 503, 'MODEL_NOT_READY');
+    await expectErrorResponse(await postJson(`${other.url}/v1/embed/texts`, { texts: ['x'] }, BINARY), 503, 'MODEL_NOT_READY');
     release();
     await waitUntilReady(other.url);
   });

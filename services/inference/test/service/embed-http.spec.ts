@@ -2,9 +2,10 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { EmbeddingsResponse, ErrorResponse } from '../../src/client.ts';
+import type { EmbeddingsResponse } from '../../src/client.ts';
 import {
   DirectEncoder,
+  expectErrorResponse,
   imagesBody,
   maxAbsDifference,
   metricValue,
@@ -12,8 +13,8 @@ import {
   postJson,
   readPhoto,
   startTestService,
-  waitUntilReady,
   type TestService,
+  waitUntilReady,
 } from './support.ts';
 
 // Same model, same preprocessing, but the service runs with its own thread count and batch shape,
@@ -35,12 +36,6 @@ afterAll(async () => {
   await direct?.release();
 });
 
-async function expectError(response: Response, status: number, code: string): Promise<ErrorResponse['error']> {
-  const body = (await response.json()) as ErrorResponse;
-  expect({ status: response.status, code: body.error?.code }).toEqual({ status, code });
-  expect(body.error.message).toEqual(expect.any(String));
-  return body.error;
-}
 
 describe('POST /v1/embed/images', () => {
   it('embeds a real photo as a 768-d unit vector equal to the direct ONNX Runtime output', async () => {
@@ -76,47 +71,47 @@ describe('POST /v1/embed/images', () => {
   it('answers 400 with the preprocessing code and the image index for bytes that are not an image', async () => {
     const photo = await sharp(await readPhoto('pybioclip/mycat.jpg')).resize({ width: 64 }).jpeg().toBuffer();
     const garbage = Buffer.from('this is not an image at all, just some text bytes');
-    const error = await expectError(await postJson(`${service.url}/v1/embed/images`, imagesBody([photo, garbage])), 400, 'UNSUPPORTED_IMAGE');
+    const error = await expectErrorResponse(await postJson(`${service.url}/v1/embed/images`, imagesBody([photo, garbage])), 400, 'UNSUPPORTED_IMAGE');
     expect(error.details).toEqual({ index: 1 });
   });
 
   it('answers 400 CORRUPT_IMAGE for a truncated JPEG', async () => {
     const photo = await readPhoto('pybioclip/mycat.jpg');
-    await expectError(await postJson(`${service.url}/v1/embed/images`, imagesBody([photo.subarray(0, 2000)])), 400, 'CORRUPT_IMAGE');
+    await expectErrorResponse(await postJson(`${service.url}/v1/embed/images`, imagesBody([photo.subarray(0, 2000)])), 400, 'CORRUPT_IMAGE');
   });
 
   it('answers 400 for an empty list, a missing field, or a non-string image', async () => {
-    await expectError(await postJson(`${service.url}/v1/embed/images`, { images: [] }), 400, 'INVALID_REQUEST');
-    await expectError(await postJson(`${service.url}/v1/embed/images`, { pictures: ['x'] }), 400, 'INVALID_REQUEST');
-    await expectError(await postJson(`${service.url}/v1/embed/images`, [1, 2]), 400, 'INVALID_REQUEST');
-    await expectError(await postJson(`${service.url}/v1/embed/images`, { images: [42] }), 400, 'INVALID_REQUEST');
+    await expectErrorResponse(await postJson(`${service.url}/v1/embed/images`, { images: [] }), 400, 'INVALID_REQUEST');
+    await expectErrorResponse(await postJson(`${service.url}/v1/embed/images`, { pictures: ['x'] }), 400, 'INVALID_REQUEST');
+    await expectErrorResponse(await postJson(`${service.url}/v1/embed/images`, [1, 2]), 400, 'INVALID_REQUEST');
+    await expectErrorResponse(await postJson(`${service.url}/v1/embed/images`, { images: [42] }), 400, 'INVALID_REQUEST');
   });
 
   it('answers 400 TOO_MANY_ITEMS above the per-request image limit', async () => {
-    const error = await expectError(await postJson(`${service.url}/v1/embed/images`, { images: ['AA==', 'AA==', 'AA==', 'AA==', 'AA=='] }), 400, 'TOO_MANY_ITEMS');
+    const error = await expectErrorResponse(await postJson(`${service.url}/v1/embed/images`, { images: ['AA==', 'AA==', 'AA==', 'AA==', 'AA=='] }), 400, 'TOO_MANY_ITEMS');
     expect(error.details).toEqual({ max: 4 });
   });
 
   it('answers 400 INVALID_BASE64 for text that is not base64', async () => {
-    const error = await expectError(await postJson(`${service.url}/v1/embed/images`, { images: ['not base64!'] }), 400, 'INVALID_BASE64');
+    const error = await expectErrorResponse(await postJson(`${service.url}/v1/embed/images`, { images: ['not base64!'] }), 400, 'INVALID_BASE64');
     expect(error.details).toEqual({ index: 0 });
   });
 
   it('answers 413 BODY_TOO_LARGE for a body over the limit', async () => {
     const huge = Buffer.alloc(MAX_BODY_BYTES * 2, 7).toString('base64');
-    await expectError(await postJson(`${service.url}/v1/embed/images`, { images: [huge] }), 413, 'BODY_TOO_LARGE');
+    await expectErrorResponse(await postJson(`${service.url}/v1/embed/images`, { images: [huge] }), 413, 'BODY_TOO_LARGE');
   });
 
   it('answers 400 INVALID_JSON for a body that is not JSON, and 415 for another content type', async () => {
     const notJson = await fetch(`${service.url}/v1/embed/images`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"images": [' });
-    await expectError(notJson, 400, 'INVALID_JSON');
+    await expectErrorResponse(notJson, 400, 'INVALID_JSON');
     // A raw image body (image/*, application/octet-stream) is the binary path: binary-transport.spec.ts.
     const text = await fetch(`${service.url}/v1/embed/images`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain' },
       body: new Uint8Array(await readPhoto('pybioclip/mycat.jpg')),
     });
-    await expectError(text, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    await expectErrorResponse(text, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 });
 
@@ -135,10 +130,10 @@ describe('POST /v1/embed/texts', () => {
   });
 
   it('answers 400 for bad text lists', async () => {
-    await expectError(await postJson(`${service.url}/v1/embed/texts`, { texts: [] }), 400, 'INVALID_REQUEST');
-    await expectError(await postJson(`${service.url}/v1/embed/texts`, { texts: ['ok', null] }), 400, 'INVALID_REQUEST');
-    await expectError(await postJson(`${service.url}/v1/embed/texts`, { texts: Array(9).fill('x') }), 400, 'TOO_MANY_ITEMS');
-    const long = await expectError(await postJson(`${service.url}/v1/embed/texts`, { texts: ['ok', 'y'.repeat(201)] }), 400, 'TEXT_TOO_LONG');
+    await expectErrorResponse(await postJson(`${service.url}/v1/embed/texts`, { texts: [] }), 400, 'INVALID_REQUEST');
+    await expectErrorResponse(await postJson(`${service.url}/v1/embed/texts`, { texts: ['ok', null] }), 400, 'INVALID_REQUEST');
+    await expectErrorResponse(await postJson(`${service.url}/v1/embed/texts`, { texts: Array(9).fill('x') }), 400, 'TOO_MANY_ITEMS');
+    const long = await expectErrorResponse(await postJson(`${service.url}/v1/embed/texts`, { texts: ['ok', 'y'.repeat(201)] }), 400, 'TEXT_TOO_LONG');
     expect(long.details).toEqual({ index: 1, max: 200 });
   });
 });
@@ -156,7 +151,7 @@ describe('service endpoints', () => {
   });
 
   it('answers unknown routes with a typed 404', async () => {
-    await expectError(await fetch(`${service.url}/v1/nothing-here`), 404, 'NOT_FOUND');
+    await expectErrorResponse(await fetch(`${service.url}/v1/nothing-here`), 404, 'NOT_FOUND');
   });
 
   it('echoes X-Request-Id and stamps it on the request log lines', async () => {

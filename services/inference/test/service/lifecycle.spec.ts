@@ -6,19 +6,19 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import type { EmbeddingsResponse, ErrorResponse, ReadinessResponse } from '../../src/client.ts';
-import { loadModelPackage, type ModelPackage } from '../../src/models/model-package.ts';
 import {
   DirectEncoder,
   distinctPhotos,
   eventually,
+  heldPackageLoader,
   imagesBody,
   maxAbsDifference,
   postJson,
   readMetric,
   RunGate,
   startTestService,
-  waitUntilReady,
   type TestService,
+  waitUntilReady,
 } from './support.ts';
 
 let direct: DirectEncoder;
@@ -59,12 +59,7 @@ describe('readiness', () => {
   });
 
   it('eager loading: requests during loading get 503 MODEL_NOT_READY with Retry-After', async () => {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const loadPackage = async (dir: string): Promise<ModelPackage> => {
-      await held;
-      return loadModelPackage(dir);
-    };
+    const { loadPackage, release } = heldPackageLoader();
     service = await startTestService({ modelLoad: 'eager' }, { loadPackage });
     expect(await readiness(service.url)).toMatchObject({ status: 503, body: { status: 'loading' } });
 

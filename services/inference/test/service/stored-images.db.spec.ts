@@ -10,11 +10,20 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { openTestDatabase, type TestDatabase } from '../../../../test/support/test-database.ts';
 import { InferenceClient, InferenceClientError } from '../../src/client.ts';
-import type { EmbeddingsResponse, ErrorResponse } from '../../src/client.ts';
+import type { EmbeddingsResponse } from '../../src/client.ts';
 import { createLogger } from '../../src/logger.ts';
 import { HttpError } from '../../src/server.ts';
 import { StoredImages } from '../../src/stored-images/stored-images.ts';
-import { imagesBody, maxAbsDifference, postJson, readPhoto, startTestService, waitUntilReady, type TestService } from './support.ts';
+import {
+  expectErrorResponse,
+  imagesBody,
+  maxAbsDifference,
+  postJson,
+  readPhoto,
+  startTestService,
+  type TestService,
+  waitUntilReady,
+} from './support.ts';
 
 const PHOTOS = ['pybioclip/mycat.jpg', 'cameratrapai/ocelot.jpg', 'cameratrapai/american_black_bear.jpg'];
 const MAX_IMAGES = 4;
@@ -77,11 +86,6 @@ async function embeddingsOf(response: Response): Promise<number[][]> {
   return ((await response.json()) as EmbeddingsResponse).embeddings;
 }
 
-async function expectError(response: Response, status: number, code: string): Promise<ErrorResponse['error']> {
-  const body = (await response.json()) as ErrorResponse;
-  expect({ status: response.status, code: body.error?.code }).toEqual({ status, code });
-  return body.error;
-}
 
 function expectSameEmbeddings(actual: number[][], expected: number[][]): void {
   expect(actual).toHaveLength(expected.length);
@@ -115,34 +119,34 @@ describe(`POST /v1/embed/images by stored id (${process.env.TEST_DATABASE_URL ? 
 
   it('answers 400 INVALID_REQUEST with the index for an id that is not a UUID', async () => {
     for (const bad of ['not-a-uuid', 42, null, `${ids[0]}'; --`]) {
-      const error = await expectError(await embed({ imageIds: [ids[0], bad] }), 400, 'INVALID_REQUEST');
+      const error = await expectErrorResponse(await embed({ imageIds: [ids[0], bad] }), 400, 'INVALID_REQUEST');
       expect(error.details).toEqual({ index: 1 });
     }
   });
 
   it('answers 400 for both fields, an empty list, or more than MAX_IMAGES_PER_REQUEST ids', async () => {
-    await expectError(await embed({ ...imagesBody(photos.slice(0, 1)), imageIds: [ids[0]] }), 400, 'INVALID_REQUEST');
-    await expectError(await embed({ imageIds: [] }), 400, 'INVALID_REQUEST');
-    await expectError(await embed({ imageIds: ids[0] }), 400, 'INVALID_REQUEST');
-    const tooMany = await expectError(await embed({ imageIds: Array(MAX_IMAGES + 1).fill(ids[0]) }), 400, 'TOO_MANY_ITEMS');
+    await expectErrorResponse(await embed({ ...imagesBody(photos.slice(0, 1)), imageIds: [ids[0]] }), 400, 'INVALID_REQUEST');
+    await expectErrorResponse(await embed({ imageIds: [] }), 400, 'INVALID_REQUEST');
+    await expectErrorResponse(await embed({ imageIds: ids[0] }), 400, 'INVALID_REQUEST');
+    const tooMany = await expectErrorResponse(await embed({ imageIds: Array(MAX_IMAGES + 1).fill(ids[0]) }), 400, 'TOO_MANY_ITEMS');
     expect(tooMany.details).toEqual({ max: MAX_IMAGES });
   });
 
   it('answers 404 IMAGE_NOT_FOUND with the index of an unknown id', async () => {
     const unknown = randomUUID();
-    const error = await expectError(await embed({ imageIds: [ids[0], ids[1], unknown] }), 404, 'IMAGE_NOT_FOUND');
+    const error = await expectErrorResponse(await embed({ imageIds: [ids[0], ids[1], unknown] }), 404, 'IMAGE_NOT_FOUND');
     expect(error.details).toEqual({ index: 2, imageId: unknown });
   });
 
   it('answers 409 IMAGE_NOT_STORED for a row without bytes and for a row whose file is not in the store', async () => {
-    const noSha = await expectError(await embed({ imageIds: [metadataOnlyId] }), 409, 'IMAGE_NOT_STORED');
+    const noSha = await expectErrorResponse(await embed({ imageIds: [metadataOnlyId] }), 409, 'IMAGE_NOT_STORED');
     expect(noSha.details).toEqual({ index: 0, imageId: metadataOnlyId });
-    const noFile = await expectError(await embed({ imageIds: [ids[0], fileMissingId] }), 409, 'IMAGE_NOT_STORED');
+    const noFile = await expectErrorResponse(await embed({ imageIds: [ids[0], fileMissingId] }), 409, 'IMAGE_NOT_STORED');
     expect(noFile.details).toEqual({ index: 1, imageId: fileMissingId });
   });
 
   it('never embeds a corrupted file: 500 IMAGE_FILE_CORRUPT, logged with the image and its sha256', async () => {
-    const error = await expectError(await embed({ imageIds: [ids[1], corruptId] }), 500, 'IMAGE_FILE_CORRUPT');
+    const error = await expectErrorResponse(await embed({ imageIds: [ids[1], corruptId] }), 500, 'IMAGE_FILE_CORRUPT');
     expect(error.details).toEqual({ index: 1, imageId: corruptId });
     const logged = service.logs.find((line) => line.msg.includes('corrupt') && line.imageId === corruptId);
     expect(logged).toMatchObject({ level: 50, sha256: expect.stringMatching(/^[0-9a-f]{64}$/), requestId: expect.any(String) });
@@ -172,7 +176,7 @@ describe('a service without DATABASE_URL', () => {
   it('answers 501 STORED_IMAGES_DISABLED to image ids', async () => {
     const plain = await startTestService({ modelLoad: 'lazy' });
     try {
-      const error = await expectError(await postJson(`${plain.url}/v1/embed/images`, { imageIds: [randomUUID()] }), 501, 'STORED_IMAGES_DISABLED');
+      const error = await expectErrorResponse(await postJson(`${plain.url}/v1/embed/images`, { imageIds: [randomUUID()] }), 501, 'STORED_IMAGES_DISABLED');
       expect(error.message).toMatch(/DATABASE_URL/);
     } finally {
       await plain.close();

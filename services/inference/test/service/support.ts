@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 import * as ort from 'onnxruntime-node';
 import sharp, { type Sharp } from 'sharp';
+import { expect } from 'vitest';
 
+import type { ErrorResponse } from '../../src/client.ts';
 import { loadConfig, type InferenceConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { InferenceMetrics } from '../../src/metrics.ts';
@@ -104,6 +106,28 @@ export async function waitUntilReady(url: string): Promise<void> {
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}
+
+/** An error answer: JSON whatever the request asked for, with this status and code, and a message; returns its `error`. */
+export async function expectErrorResponse(response: Response, status: number, code: string): Promise<ErrorResponse['error']> {
+  expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+  const body = (await response.json()) as ErrorResponse;
+  expect({ status: response.status, code: body.error?.code }).toEqual({ status, code });
+  expect(body.error.message).toEqual(expect.any(String));
+  return body.error;
+}
+
+/** A model-package loader that holds loading until `release()`: the service stays in `loading` meanwhile. */
+export function heldPackageLoader(): { loadPackage: (dir: string) => Promise<ModelPackage>; release: () => void } {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  return {
+    loadPackage: async (dir) => {
+      await held;
+      return loadModelPackage(dir);
+    },
+    release,
+  };
 }
 
 export function imagesBody(images: readonly Uint8Array[]): { images: string[] } {
