@@ -15,6 +15,8 @@ export interface PreprocessPoolOptions {
   /** Tensor slots per chunk of the shared arena (default: twice the images prefetched by all workers). */
   arenaChunkSlots?: number;
   preprocess: PreprocessOptions;
+  /** The worker module (default: preprocess.worker.ts); tests substitute one that wraps it. */
+  workerEntry?: URL;
   onQueueDepth?(depth: number): void;
   onRejected?(requested: number): void;
   onImageDone?(durationMs: number): void;
@@ -166,7 +168,7 @@ export class PreprocessPool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(BOOTSTRAP, { workerData: { entry: ENTRY }, execArgv: [] });
+    const worker = new Worker(BOOTSTRAP, { workerData: { entry: this.#options.workerEntry?.href ?? ENTRY }, execArgv: [] });
     const slot: Slot = { worker, tasks: new Map() };
     worker.on('message', (reply: PreprocessReply) => this.#finish(slot, reply));
     const replace = (error: Error) => {

@@ -87,6 +87,23 @@ describe('PreprocessPool tensor slots', () => {
   });
 });
 
+describe('PreprocessPool when a worker thread dies', () => {
+  it('fails the images the thread held, gives their slots back and serves on with a new thread', async () => {
+    const workerEntry = new URL('./crashing-preprocess/worker.ts', import.meta.url);
+    pool = new PreprocessPool({ size: 1, perWorkerDepth: 4, maxQueue: 16, arenaChunkSlots: 2, preprocess: OPTIONS, workerEntry });
+    const crash = Buffer.concat([Buffer.from('CRASH'), photos[0]!]);
+    for (let round = 0; round < 3; round++) {
+      await expect(pool.preprocessToSlots([photos[0]!, crash, photos[1]!, photos[2]!])).rejects.toThrow(/exited with code 3/);
+    }
+    await eventually(() => pool!.inFlight === 0);
+    expect(pool.freeSlots).toBe(pool.slotCapacity);
+    const slots = await pool.preprocessToSlots(photos.slice(0, 3));
+    expect(maxAbsDifference(slots[2]!.data, (await preprocessImage(photos[2]!, OPTIONS)).data)).toBe(0);
+    for (const slot of slots) slot.release();
+    expect(pool.freeSlots).toBe(pool.slotCapacity);
+  });
+});
+
 describe('prefetchDepth', () => {
   it('gives the workers one encoder batch between them, at least one image each', () => {
     expect(prefetchDepth(16, 2)).toBe(8);
