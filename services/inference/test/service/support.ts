@@ -20,6 +20,7 @@ import type { SessionFactory } from '../../src/sessions/create-session.ts';
 import { WorkerSession } from '../../src/sessions/worker-session.ts';
 import { preprocessImage } from '../../src/preprocess/index.ts';
 import { ClipTokenizer } from '../../src/tokenizer/index.ts';
+import { withRun } from './session-proxy.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const STANDIN_DIR = path.join(REPO_ROOT, 'models', 'arbor-standin-v1');
@@ -184,13 +185,7 @@ export class RunGate {
         if (!this.#open) await new Promise<void>((resolve) => this.#waiters.push(resolve));
         return session.run(...args);
       };
-      return new Proxy(session, {
-        get(target, property) {
-          if (property === 'run') return run;
-          const value = Reflect.get(target, property, target) as unknown;
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
+      return withRun(session, run as ort.InferenceSession['run']);
     };
   }
 }

@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 
 import { serveSession, type CreateSession } from '../../../src/sessions/serve-session.ts';
 import type { SessionWorkerData } from '../../../src/sessions/session-worker-protocol.ts';
+import { withRun } from '../session-proxy.ts';
 import { HeldControl } from './held-control.ts';
 
 /** The exit code of a worker told to crash (EX_SOFTWARE). */
@@ -24,13 +25,7 @@ function held(session: ort.InferenceSession): ort.InferenceSession {
     if (mode === 'crash') process.exit(CRASH_EXIT_CODE);
     return session.run(...args);
   };
-  return new Proxy(session, {
-    get(target, property) {
-      if (property === 'run') return run;
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+  return withRun(session, run as ort.InferenceSession['run']);
 }
 
 const createHeldSession: CreateSession = async (modelPath, options) => {

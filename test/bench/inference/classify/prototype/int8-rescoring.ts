@@ -22,7 +22,7 @@
 import * as ort from "onnxruntime-node";
 import { readDataset } from "../synthetic-dataset.ts";
 import { GROUP_RANKS } from "../synthetic-tree.ts";
-import { ONNX_FLOAT, ONNX_INT8, withRawInitializers, writeOnnxModel } from "./onnx-writer.ts";
+import { ONNX_FLOAT, ONNX_INT8, speciesMajorMatMulModel, withRawInitializers, writeOnnxModel } from "./onnx-writer.ts";
 
 const [speciesPath, queriesPath, queryText, scaleText, toleranceText] = process.argv.slice(2);
 if (!speciesPath || !queriesPath) throw new Error("usage: int8-rescoring.ts <species.bin> <queries.bin> [queries] [logitScale] [tolerance]");
@@ -77,16 +77,7 @@ const f32Logits = Array.from({ length: Q }, () => new Float32Array(N));
 const i8Logits = Array.from({ length: Q }, () => new Float32Array(N));
 const sessionOptions: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 2, executionMode: "sequential", graphOptimizationLevel: "all" };
 const f32Session = await ort.InferenceSession.create(
-  writeOnnxModel({
-    name: "f32",
-    opset: 17,
-    inputs: [
-      { name: "species", elemType: ONNX_FLOAT, shape: ["rows", dim] },
-      { name: "queries_t", elemType: ONNX_FLOAT, shape: [dim, "batch"] },
-    ],
-    outputs: [{ name: "logits", elemType: ONNX_FLOAT, shape: ["rows", "batch"] }],
-    nodes: [{ op: "MatMul", inputs: ["species", "queries_t"], outputs: ["logits"] }],
-  }),
+  speciesMajorMatMulModel(dim),
   sessionOptions,
 );
 const batches = Array.from({ length: Math.ceil(Q / BATCH) }, (_, b) => queries.subarray(b * BATCH * dim, Math.min(Q, (b + 1) * BATCH) * dim));

@@ -1,8 +1,22 @@
 // PROTOTYPE (benchmark only): the product's ONNX writer (services/inference/src/classify/scorers/onnx-graph-writer.ts)
 // plus large raw initializers, for the kernels of prepacked-kernels.ts and int8-rescoring.ts.
-import { ProtoWriter } from "../../../../../services/inference/src/classify/scorers/onnx-graph-writer.ts";
+import { ONNX_FLOAT, ProtoWriter, writeOnnxModel } from "../../../../../services/inference/src/classify/scorers/onnx-graph-writer.ts";
 
 export * from "../../../../../services/inference/src/classify/scorers/onnx-graph-writer.ts";
+
+/** float32 `logits = species · queries_t` with both as inputs (species-major): the plain screening GEMM. */
+export function speciesMajorMatMulModel(dim: number, name = "f32"): Uint8Array {
+  return writeOnnxModel({
+    name,
+    opset: 17,
+    inputs: [
+      { name: "species", elemType: ONNX_FLOAT, shape: ["rows", dim] },
+      { name: "queries_t", elemType: ONNX_FLOAT, shape: [dim, "batch"] },
+    ],
+    outputs: [{ name: "logits", elemType: ONNX_FLOAT, shape: ["rows", "batch"] }],
+    nodes: [{ op: "MatMul", inputs: ["species", "queries_t"], outputs: ["logits"] }],
+  });
+}
 
 /** A large constant tensor stored as raw little-endian bytes (TensorProto.raw_data). */
 export interface RawInitializer {

@@ -13,6 +13,7 @@ import {
   ONNX_INT64,
   ONNX_INT8,
   ONNX_UINT8,
+  speciesMajorMatMulModel,
   withRawInitializers,
   writeOnnxModel,
   type NodeSpec,
@@ -134,17 +135,7 @@ function kernels(c: ChunkData, random: Random): KernelSpec[] {
     },
     {
       name: "float32 MatMul alone, species as input (species-major)",
-      model: () =>
-        writeOnnxModel({
-          name: "f32_input",
-          opset: 17,
-          inputs: [
-            { name: "species", elemType: ONNX_FLOAT, shape: ["rows", dim] },
-            { name: "queries_t", elemType: ONNX_FLOAT, shape: [dim, "batch"] },
-          ],
-          outputs: [{ name: "logits", elemType: ONNX_FLOAT, shape: ["rows", "batch"] }],
-          nodes: [{ op: "MatMul", inputs: ["species", "queries_t"], outputs: ["logits"] }],
-        }),
+      model: () => speciesMajorMatMulModel(dim, "f32_input"),
       feeds: speciesMajorFeeds,
     },
     {
