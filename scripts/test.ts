@@ -2,7 +2,7 @@
 // (*.db.spec.ts) again on a real PostgreSQL + pgvector server. The server is TEST_DATABASE_URL, or
 // the one scripts/postgres/start.sh runs when scripts/postgres/install.sh has been run here.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -17,7 +17,15 @@ interface Totals {
 
 function runVitest(label: string, env: NodeJS.ProcessEnv, args: string[]): Totals {
   console.error(`\n=== ${label} ===`);
-  const report = join(mkdtempSync(join(tmpdir(), "arbor-test-")), "report.json");
+  const reportDir = mkdtempSync(join(tmpdir(), "arbor-test-"));
+  try {
+    return runVitestInto(join(reportDir, "report.json"), label, env, args);
+  } finally {
+    rmSync(reportDir, { recursive: true, force: true });
+  }
+}
+
+function runVitestInto(report: string, label: string, env: NodeJS.ProcessEnv, args: string[]): Totals {
   const result = spawnSync("npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...args], {
     stdio: "inherit",
     env,

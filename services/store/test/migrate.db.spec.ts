@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,6 +7,14 @@ import { openTestDatabase, type TestDatabase } from "../../../test/support/test-
 
 describe("migration runner", () => {
   let db: TestDatabase;
+  const scratchDirs: string[] = [];
+  /** A copy of the project's migrations to tamper with; removed after the suite. */
+  const copyOfMigrations = () => {
+    const dir = mkdtempSync(join(tmpdir(), "arbor-migrations-"));
+    scratchDirs.push(dir);
+    cpSync(MIGRATIONS_DIR, dir, { recursive: true });
+    return dir;
+  };
 
   beforeAll(async () => {
     db = await openTestDatabase(); // already migrated once by createStore
@@ -14,6 +22,7 @@ describe("migration runner", () => {
 
   afterAll(async () => {
     await db?.close();
+    for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it("records every migration in _prisma_migrations with Prisma's checksum, and is idempotent", async () => {
@@ -43,8 +52,7 @@ describe("migration runner", () => {
   });
 
   it("refuses a migration that was edited after it was applied, and applies nothing", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "arbor-migrations-"));
-    cpSync(MIGRATIONS_DIR, dir, { recursive: true });
+    const dir = copyOfMigrations();
     const [first] = readMigrations(dir);
     writeFileSync(join(dir, first!.name, "migration.sql"), `${first!.sql}\n-- edited\n`);
     writeFileSync(join(dir, "migration_lock.toml"), 'provider = "postgresql"\n');
@@ -53,8 +61,7 @@ describe("migration runner", () => {
   });
 
   it("rolls back a failing migration whole", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "arbor-migrations-"));
-    cpSync(MIGRATIONS_DIR, dir, { recursive: true });
+    const dir = copyOfMigrations();
     const broken = join(dir, "29991231000000_broken");
     cpSync(join(dir, readMigrations(dir)[0]!.name), broken, { recursive: true });
     writeFileSync(join(broken, "migration.sql"), `CREATE TABLE half_written (id int);\nSELECT no_such_function();\n`);

@@ -1,12 +1,13 @@
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { writeResultFiles } from "../lib/results.ts";
 
 describe("writeResultFiles", () => {
   it("writes the latest file and a dated copy with the same content, no temporary files left", () => {
     const dir = mkdtempSync(join(tmpdir(), "bench-results-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const paths = writeResultFiles(dir, "demo.100k", { value: 1 }, new Date("2026-11-28T08:05:09Z"));
     expect(paths.latest).toBe(join(dir, "demo.100k.json"));
     expect(paths.dated).toBe(join(dir, "history", "demo.100k-2026-11-28-0805.json"));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -225,13 +225,17 @@ describe('ClipTokenizer.load errors', () => {
 
   it('reports a file that is not gzip or is cut short', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'clip-vocab-'));
-    const plain = join(dir, 'plain.txt.gz');
-    await writeFile(plain, 'not gzip');
-    await expect(ClipTokenizer.load(plain)).rejects.toMatchObject({ code: 'VOCABULARY_INVALID' });
+    try {
+      const plain = join(dir, 'plain.txt.gz');
+      await writeFile(plain, 'not gzip');
+      await expect(ClipTokenizer.load(plain)).rejects.toMatchObject({ code: 'VOCABULARY_INVALID' });
 
-    const lines = gunzipSync(readFileSync(DEFAULT_VOCAB_PATH)).toString('utf8').split('\n');
-    const short = join(dir, 'short.txt.gz');
-    await writeFile(short, gzipSync(lines.slice(0, 1000).join('\n')));
-    await expect(ClipTokenizer.load(short)).rejects.toMatchObject({ code: 'VOCABULARY_INVALID' });
+      const lines = gunzipSync(readFileSync(DEFAULT_VOCAB_PATH)).toString('utf8').split('\n');
+      const short = join(dir, 'short.txt.gz');
+      await writeFile(short, gzipSync(lines.slice(0, 1000).join('\n')));
+      await expect(ClipTokenizer.load(short)).rejects.toMatchObject({ code: 'VOCABULARY_INVALID' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { inclusiveShare, loadProfile, summarizeProfile } from "../profile.ts";
 
-/** A tiny .cpuprofile: root → execute (graphql) → resolver (apps/api) → JSON.stringify; idle; GC. */
-function writeProfile(): string {
+/** A tiny .cpuprofile (root → execute (graphql) → resolver (apps/api) → JSON.stringify; idle; GC), written to disk and loaded back. */
+function writeAndLoadProfile(): ReturnType<typeof loadProfile> {
   const frame = (functionName: string, url = "") => ({ functionName, url, lineNumber: 0, columnNumber: 0, scriptId: "0" });
   const nodes = [
     { id: 1, callFrame: frame("(root)"), children: [2, 5, 6] },
@@ -18,13 +18,18 @@ function writeProfile(): string {
   // Samples at t = 10, 20, …, 100 µs after start.
   const samples = [2, 2, 3, 4, 5, 5, 6, 3, 2, 5];
   const profile = { nodes, startTime: 1000, endTime: 1100, samples, timeDeltas: samples.map(() => 10) };
-  const path = join(mkdtempSync(join(tmpdir(), "taxon-page-profile-")), "x.cpuprofile");
-  writeFileSync(path, JSON.stringify(profile));
-  return path;
+  const dir = mkdtempSync(join(tmpdir(), "taxon-page-profile-"));
+  try {
+    const path = join(dir, "x.cpuprofile");
+    writeFileSync(path, JSON.stringify(profile));
+    return loadProfile(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe("cpuprofile summary", () => {
-  const profile = loadProfile(writeProfile());
+  const profile = writeAndLoadProfile();
 
   it("counts non-idle samples by component, built-ins charged to their caller except JSON", () => {
     const summary = summarizeProfile(profile);
