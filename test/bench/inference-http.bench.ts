@@ -23,6 +23,8 @@ import { httpPhase, inProcessPhase, offlinePhase, type PathName, type PhaseResul
 import { startService, type ServiceProcess } from "./inference/service-process.ts";
 
 const GOAL_RATIO = 0.9;
+/** --window completions: answers this close to a window's first one belong to its opening batch. */
+const COMPLETION_BURST_MS = 200;
 
 const CLIENT_DESCRIPTIONS: Record<ClientKind, string> = {
   binary: "node:http keep-alive, the image file as the request body (application/octet-stream) and raw float32 answers (Accept: application/octet-stream)",
@@ -55,6 +57,9 @@ function readOptions({ args, quick }: BenchContext): Options {
   const client = args.string("client", DEFAULT_CLIENT_KIND);
   if (!CLIENT_KINDS.includes(client as ClientKind)) throw new BenchUsageError(`--client must be one of ${CLIENT_KINDS.join(", ")}`);
   const seconds = (name: string, fallback: number) => 1000 * args.count(name, fallback);
+  const windowKind = args.string("window", "clock");
+  if (windowKind !== "clock" && windowKind !== "completions") throw new BenchUsageError("--window must be clock or completions");
+  const windowOptions = windowKind === "completions" ? { completionSpan: { burstMs: COMPLETION_BURST_MS } } : {};
   const options: Options = {
     sets: list(args.string("sets", "small,photos"), IMAGE_SETS, "sets"),
     rounds: args.count("rounds", quick ? 1 : 3),
@@ -63,8 +68,8 @@ function readOptions({ args, quick }: BenchContext): Options {
     offlineModes: list(args.string("offline", OFFLINE_MODES.join(",")), OFFLINE_MODES, "offline"),
     inProcess: !args.flag("no-in-process"),
     timing: {
-      small: { warmupMs: seconds("warmup", quick ? 2 : 4), durationMs: seconds("seconds", quick ? 5 : 20) },
-      photos: { warmupMs: seconds("photo-warmup", quick ? 6 : 12), durationMs: seconds("photo-seconds", quick ? 10 : 45) },
+      small: { warmupMs: seconds("warmup", quick ? 2 : 4), durationMs: seconds("seconds", quick ? 5 : 20), ...windowOptions },
+      photos: { warmupMs: seconds("photo-warmup", quick ? 6 : 12), durationMs: seconds("photo-seconds", quick ? 10 : 45), ...windowOptions },
     },
     serviceEnv: {
       INFERENCE_INTRA_OP_THREADS: String(args.count("threads", 2)),
@@ -74,7 +79,7 @@ function readOptions({ args, quick }: BenchContext): Options {
       MAX_WAIT_MS: String(args.count("max-wait-ms", 10)),
       MAX_QUEUE: String(args.count("max-queue", 256)),
       MODEL_DIR: args.string("model", "models/arbor-standin-v1"),
-      MODEL_PRECISION: "fp32",
+      MODEL_PRECISION: args.string("precision", "fp32"),
       INFERENCE_PROVIDERS: "cpu",
       LOG_LEVEL: args.string("log-level", "info"),
     },
@@ -213,6 +218,17 @@ function profileTables(profiles: Array<{ set: ImageSetName; phase: PhaseResult; 
   ]);
 }
 
+/** Result file variant: the model package and precision when not the defaults, then the client kind. */
+function variantOf(options: Options): string | undefined {
+  const model = options.serviceEnv.MODEL_DIR!.replace(/\/+$/, "").split("/").pop()!;
+  const parts = [
+    ...(model === "arbor-standin-v1" ? [] : [model]),
+    ...(options.serviceEnv.MODEL_PRECISION === "fp32" ? [] : [options.serviceEnv.MODEL_PRECISION!]),
+    ...(options.client === DEFAULT_CLIENT_KIND ? [] : [options.client]),
+  ];
+  return parts.length > 0 ? parts.join(".") : undefined;
+}
+
 async function withService<T>(env: Record<string, string>, nodeArgs: string[], work: (service: ServiceProcess) => Promise<T>): Promise<T> {
   const service = await startService(env, { nodeArgs });
   try {
@@ -283,12 +299,15 @@ async function run(context: BenchContext): Promise<BenchReport> {
   const notes = [
     `Model package ${config.modelDir.replace(/.*\/models\//, "models/")}${check?.isStandIn ? " (the stand-in with random weights, NOT BioCLIP 2: its small encoder makes per-request overheads weigh far more than they would next to ViT-L/14)" : ""}.`,
     `Service settings (the in-process paths use the same): ${Object.entries(options.serviceEnv).map(([k, v]) => `${k}=${v}`).join(" ")}.`,
-    `Clients: ${options.clients} closed loops, one image per request, ${CLIENT_DESCRIPTIONS[options.client]}. Windows: ${options.sets.map((s) => `${s} ${options.timing[s].warmupMs / 1000} s warm-up + ${options.timing[s].durationMs / 1000} s`).join(", ")}; offline paths: whole batches after one warm-up batch, at least as long.`,
+    `Clients: ${options.clients} closed loops, one image per request, ${CLIENT_DESCRIPTIONS[options.client]}. Windows: ${options.sets.map((s) => `${s} ${options.timing[s].warmupMs / 1000} s warm-up + ${options.timing[s].durationMs / 1000} s`).join(", ")}; offline paths: whole batches after one warm-up batch, at least as long, rate from the first batch's end to the last's.`,
+    options.timing.small.completionSpan
+      ? `Closed-loop rates from completion to completion (--window completions): from the window's first answer (the answers within ${COMPLETION_BURST_MS} ms of it are its batch and not counted) to its last, as the offline paths measure.`
+      : "Closed-loop rates: images answered inside the clock window ÷ its length.",
     ...results.map((r) => `${r.set}: ${r.description}; mean ${Math.round(r.meanBytes / 1024)} KiB per file.`),
     "Other sessions share this 2-core machine: absolute figures are noisy (load average at each phase start is in the JSON); compare paths within a round (the ratios).",
   ];
   return {
-    variant: options.client === DEFAULT_CLIENT_KIND ? undefined : options.client,
+    variant: variantOf(options),
     parameters: { ...options, config },
     tables,
     figures: { results, profiles, check },
@@ -311,6 +330,8 @@ const benchmark: Benchmark = {
     "--threads 2 --workers 2 --max-batch 16 --max-wait-ms 10 --max-queue 256   service settings (INFERENCE_INTRA_OP_THREADS, PREPROCESS_WORKERS, MAX_BATCH, MAX_WAIT_MS, MAX_QUEUE)",
     "--log-level info         the service's LOG_LEVEL",
     "--model DIR              model package (default models/arbor-standin-v1)",
+    "--precision fp32         the package variant (MODEL_PRECISION: fp32, fp16, int8, auto)",
+    "--window clock           clock: images finished inside the window; completions: from the window's first answer to its last (batches seconds apart, e.g. ViT-L/14)",
     "--profile none           image sets to run once more with the service under --cpu-prof, summarised (e.g. --profile small)",
     "--quick                  1 round, short windows",
   ],

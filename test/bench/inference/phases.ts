@@ -3,12 +3,12 @@ import { createHttpClients, imageFor, type ClientKind } from "./http-clients.ts"
 import type { ImageInput } from "./image-inputs.ts";
 import { runOffline, type InProcessEngine, type OfflineMode, type OfflineResult } from "./in-process-engine.ts";
 import { scrapeMetrics, serviceWindow, type ServiceWindow } from "./prometheus.ts";
-import { MeasurementWindow, runClosedLoop, scheduleWindow, type WindowSummary } from "./window.ts";
+import { MeasurementWindow, runClosedLoop, scheduleWindow, type WindowOptions, type WindowSummary } from "./window.ts";
 
 /** The paths the benchmark measures. */
 export type PathName = `offline ${OfflineMode}` | "in-process service" | "HTTP service";
 
-export interface PhaseTiming {
+export interface PhaseTiming extends WindowOptions {
   warmupMs: number;
   durationMs: number;
 }
@@ -60,7 +60,7 @@ export async function offlinePhase(engine: InProcessEngine, images: readonly Ima
 /** `clients` callers of ImageEmbedder.embed([one image]) in this process: the service's batching and worker hop without HTTP. */
 export async function inProcessPhase(engine: InProcessEngine, images: readonly ImageInput[], clients: number, timing: PhaseTiming): Promise<PhaseResult> {
   const loadAverageAtStart = loadAverage();
-  const window = new MeasurementWindow();
+  const window = new MeasurementWindow(timing);
   let cpu = process.cpuUsage();
   let batchesAtOpen = { ...engine.batchCounts };
   let batchesAtClose = batchesAtOpen;
@@ -111,7 +111,7 @@ export async function httpPhase(
 ): Promise<PhaseResult> {
   const loadAverageAtStart = loadAverage();
   const http = createHttpClients(clientKind, baseUrl, images, clients);
-  const window = new MeasurementWindow();
+  const window = new MeasurementWindow(timing);
   let cpu = process.cpuUsage();
   let before = new Map<string, number>();
   let after = before;

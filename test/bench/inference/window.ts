@@ -1,5 +1,15 @@
 import { summarizeLatencies, type LatencySummary } from "../lib/stats.ts";
 
+export interface WindowOptions {
+  /**
+   * Throughput from completion to completion instead of over the clock window: the completions within
+   * `burstMs` of the window's first one open the span and are not counted; the last counted completion
+   * closes it. For encoders whose answers arrive in whole batches seconds apart (ViT-L/14 on a CPU),
+   * where a clock window's count moves by a batch depending on where its edges fall.
+   */
+  completionSpan?: { burstMs: number };
+}
+
 /**
  * A steady-state measurement window for closed-loop clients: the clients run through a warm-up, then
  * every request that *finishes* inside [start, end] counts (its latency too); the clients keep running
@@ -12,6 +22,11 @@ export class MeasurementWindow {
   items = 0;
   failures = 0;
   readonly failureSamples: string[] = [];
+  /** completionSpan: when the span opened (first completion) and when its opening burst ends. */
+  private spanStart = Number.NaN;
+  private spanEnd = Number.NaN;
+
+  constructor(private readonly options: WindowOptions = {}) {}
 
   open(now = performance.now()): void {
     this.start = now;
@@ -26,30 +41,53 @@ export class MeasurementWindow {
   }
 
   /** A request that started at `startedAt` finished now with `items` results (0 for a failure). */
-  record(startedAt: number, items: number, failure?: string): void {
-    const now = performance.now();
+  record(startedAt: number, items: number, failure?: string, now = performance.now()): void {
     if (now < this.start || now > this.end) return;
     if (failure !== undefined) {
       this.failures++;
       if (this.failureSamples.length < 5) this.failureSamples.push(failure);
       return;
     }
-    this.items += items;
     this.latenciesMs.push(now - startedAt);
+    const span = this.options.completionSpan;
+    if (span) {
+      if (Number.isNaN(this.spanStart)) this.spanStart = now;
+      if (now - this.spanStart <= span.burstMs) return;
+      this.spanEnd = now;
+    }
+    this.items += items;
   }
 
+  /** The clock window. */
   get seconds(): number {
     return (this.end - this.start) / 1000;
   }
 
+  /** What throughput is measured over: the clock window, or the completion span when asked for. */
+  get rateSeconds(): number {
+    if (!this.options.completionSpan) return this.seconds;
+    return Number.isNaN(this.spanEnd) ? Number.NaN : (this.spanEnd - this.spanStart) / 1000;
+  }
+
   summary(): WindowSummary {
     const latency = summarizeLatencies(this.latenciesMs, this.end - this.start);
-    return { seconds: this.seconds, items: this.items, itemsPerSecond: this.items / this.seconds, requests: this.latenciesMs.length, failures: this.failures, failureSamples: this.failureSamples, latency };
+    return {
+      seconds: this.seconds,
+      rateSeconds: this.rateSeconds,
+      items: this.items,
+      itemsPerSecond: this.items / this.rateSeconds,
+      requests: this.latenciesMs.length,
+      failures: this.failures,
+      failureSamples: this.failureSamples,
+      latency,
+    };
   }
 }
 
 export interface WindowSummary {
   seconds: number;
+  /** The seconds `itemsPerSecond` is over (= seconds unless completionSpan). */
+  rateSeconds: number;
   items: number;
   itemsPerSecond: number;
   requests: number;
