@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeImage, makeTaxon, type MadeTaxon } from "../../../test/factories/taxa.factory.ts";
+import { recomputePrototypesFor } from "@arbor/store";
 import { startTestApi, type TestApi } from "../../../test/support/api-server.ts";
 import { countStatements } from "../../../test/support/sql-counter.ts";
 import { openTestDatabase, type TestDatabase } from "../../../test/support/test-database.ts";
@@ -30,6 +31,7 @@ describe(`GraphQL read API (${process.env.TEST_DATABASE_URL ? "real PostgreSQL" 
   let modelId: number;
   const taxa: Record<string, MadeTaxon> = {};
   const embeddings = new Map<string, { vector: number[]; genus: string }>();
+  const imageTaxon = new Map<string, number>();
 
   beforeAll(async () => {
     db = await openTestDatabase();
@@ -63,8 +65,10 @@ describe(`GraphQL read API (${process.env.TEST_DATABASE_URL ? "real PostgreSQL" 
       const c = centre(offset);
       for (let i = 0; i < 20; i++) {
         const vector = c.map((v) => v + (random() - 0.5) * 4);
-        const id = await makeImage(pool, speciesList[i % speciesList.length]!.id, modelId, vector);
+        const species = speciesList[i % speciesList.length]!;
+        const id = await makeImage(pool, species.id, modelId, vector);
         embeddings.set(id, { vector, genus });
+        imageTaxon.set(id, species.id);
       }
     }
     api = await startTestApi(db.store);
@@ -187,6 +191,42 @@ describe(`GraphQL read API (${process.env.TEST_DATABASE_URL ? "real PostgreSQL" 
     const inPica = await run(taxa.pica.id, 5);
     expect(inPica.results.map((r: { image: { id: string } }) => r.image.id)).toEqual(expected((g) => g === "Pica", 5).map((w) => w.id));
     expect(inPica.results.every((r: { image: { taxon: { scientificName: string } } }) => r.image.taxon.scientificName === "Pica pica")).toBe(true);
+  });
+
+  it("ranks similarTaxa by the cosine of image prototypes among taxa of the same rank", async () => {
+    await recomputePrototypesFor(db.store.pool, "bioclip-2@1");
+    const unit = (v: number[]) => {
+      const n = Math.hypot(...v);
+      return v.map((x) => x / n);
+    };
+    // A prototype is the mean of its subtree's normalised image embeddings (cosine ignores its length).
+    const prototypeOf = (taxonIds: number[]) => {
+      const members = [...embeddings.entries()].filter(([id]) => taxonIds.includes(imageTaxon.get(id)!)).map(([, e]) => unit(e.vector));
+      return members[0]!.map((_, i) => members.reduce((sum, v) => sum + v[i]!, 0));
+    };
+    const similar = async (id: number, k: number) => {
+      const { data, errors } = await api.gql(`query($id: Int!, $k: Int!) { taxon(id: $id) { similarTaxa(k: $k) { similarity taxon { scientificName rank } } } }`, { id, k });
+      expect(errors).toBeUndefined();
+      return data.taxon.similarTaxa as Array<{ similarity: number; taxon: { scientificName: string; rank: string } }>;
+    };
+
+    const corax = prototypeOf([taxa.corax!.id]);
+    const bySpecies = await similar(taxa.corax!.id, 5);
+    const expected = [
+      { name: "Corvus corone", similarity: cosine(corax, prototypeOf([taxa.corone!.id])) },
+      { name: "Pica pica", similarity: cosine(corax, prototypeOf([taxa.pica_pica!.id])) },
+    ].sort((a, b) => b.similarity - a.similarity);
+    expect(bySpecies.map((hit) => hit.taxon.scientificName)).toEqual(expected.map((e) => e.name));
+    bySpecies.forEach((hit, i) => expect(hit.similarity).toBeCloseTo(expected[i]!.similarity, 4));
+    expect(bySpecies.every((hit) => hit.taxon.rank === "species")).toBe(true);
+
+    const byGenus = await similar(taxa.corvus!.id, 5);
+    expect(byGenus.map((hit) => hit.taxon.scientificName)).toEqual(["Pica"]);
+    expect(byGenus[0]!.similarity).toBeCloseTo(cosine(prototypeOf([taxa.corax!.id, taxa.corone!.id]), prototypeOf([taxa.pica_pica!.id])), 4);
+
+    expect(await similar(taxa.sp0!.id, 5)).toEqual([]); // no images, no prototype
+    const { errors } = await api.gql(`{ taxon(id: ${taxa.corax!.id}) { similarTaxa(k: 0) { similarity } } }`);
+    expect(errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 
   it("issues a bounded number of SQL statements for a taxon page, however many children and images", async () => {

@@ -45,7 +45,8 @@ describe("migration runner", () => {
     );
     const byName = new Map(indexes.map((index) => [index.indexname, index.indexdef]));
     expect(byName.get("image_embedding_hnsw_idx")).toMatch(/USING hnsw \(embedding vector_cosine_ops\)/);
-    expect(byName.get("taxon_embedding_hnsw_idx")).toMatch(/USING hnsw/);
+    expect(byName.get("taxon_embedding_hnsw_idx")).toBeUndefined();
+    expect(byName.get("taxon_embedding_prototype_hnsw_idx")).toMatch(/USING hnsw \(embedding vector_cosine_ops\) WHERE \(kind = 'prototype'/);
     expect(byName.get("taxon_ancestor_ids_gin_idx")).toMatch(/USING gin \(ancestor_ids\)/);
     expect(byName.get("taxon_name_trgm_idx")).toMatch(/gin_trgm_ops/);
     expect(byName.get("taxon_parent_rank_name_key")).toMatch(/NULLS NOT DISTINCT/);

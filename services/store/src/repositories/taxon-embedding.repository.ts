@@ -8,6 +8,22 @@ export interface SimilarTaxonHit {
   distance: number;
 }
 
+/**
+ * $1 taxon, $2 model version, $3 k. `kind = 'prototype'` is written out, not a parameter: it is the
+ * predicate of the partial HNSW index (migration 20261128000300), which the planner can only use
+ * when it sees it.
+ */
+export const SIMILAR_BY_PROTOTYPE = `WITH me AS (
+     SELECT te.embedding, t.rank FROM taxon_embedding te JOIN taxon t ON t.id = te.taxon_id
+     WHERE te.taxon_id = $1 AND te.model_version_id = $2 AND te.kind = 'prototype')
+   SELECT "taxonId", distance FROM (
+     SELECT te.taxon_id AS "taxonId", (te.embedding <=> (SELECT embedding FROM me))::float8 AS distance
+     FROM taxon_embedding te JOIN taxon t ON t.id = te.taxon_id
+     WHERE te.model_version_id = $2 AND te.kind = 'prototype' AND te.taxon_id <> $1
+       AND t.rank = (SELECT rank FROM me)
+     ORDER BY te.embedding <=> (SELECT embedding FROM me) LIMIT $3
+   ) s ORDER BY distance, "taxonId"`;
+
 export class TaxonEmbeddingRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -19,16 +35,7 @@ export class TaxonEmbeddingRepository {
     return withTransaction(this.pool, async (client) => {
       for (const statement of hnswSearchSettings(Math.max(efSearch, k))) await client.query(statement);
       const { rows } = await client.query<SimilarTaxonHit>(
-        `WITH me AS (
-           SELECT te.embedding, t.rank FROM taxon_embedding te JOIN taxon t ON t.id = te.taxon_id
-           WHERE te.taxon_id = $1 AND te.model_version_id = $2 AND te.kind = 'prototype')
-         SELECT "taxonId", distance FROM (
-           SELECT te.taxon_id AS "taxonId", (te.embedding <=> (SELECT embedding FROM me))::float8 AS distance
-           FROM taxon_embedding te JOIN taxon t ON t.id = te.taxon_id
-           WHERE te.model_version_id = $2 AND te.kind = 'prototype' AND te.taxon_id <> $1
-             AND t.rank = (SELECT rank FROM me)
-           ORDER BY te.embedding <=> (SELECT embedding FROM me) LIMIT $3
-         ) s ORDER BY distance, "taxonId"`,
+        SIMILAR_BY_PROTOTYPE,
         [taxonId, modelVersionId, k],
       );
       return rows;
