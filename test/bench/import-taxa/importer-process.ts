@@ -13,6 +13,7 @@ import { ImportRepository } from "@arbor/store/repositories/import.repository.ts
 import { explainSettings, ImportProfiler, type CallTotal, type PhaseTiming, type PlanNotice, type StatementTotal, type TimelineEntry } from "./import-profiler.ts";
 import { applyPrototypes, prototypeConnectionSettings, prototypeStatementHooks } from "./prototype/index.ts";
 import { installStatementHooks } from "./prototype/statement-hooks.ts";
+import { childMain } from "../lib/child-run.ts";
 
 export interface ImporterRunRequest {
   databaseUrl: string;
@@ -112,12 +113,4 @@ function cpuSince(start: NodeJS.ResourceUsage): number {
   return (now.userCPUTime - start.userCPUTime + now.systemCPUTime - start.systemCPUTime) / 1000;
 }
 
-const request = JSON.parse(process.argv[2] ?? "null") as ImporterRunRequest | null;
-if (!request) {
-  process.stderr.write("usage: importer-process.ts '<ImporterRunRequest JSON>'\n");
-  process.exit(2);
-}
-main(request).catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+childMain<ImporterRunRequest>("importer-process.ts '<ImporterRunRequest JSON>'", main);

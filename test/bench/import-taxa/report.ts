@@ -10,6 +10,7 @@ import type { ImporterRun } from "./importer-runner.ts";
 import { phaseBreakdown, resolutionLevels } from "./phases.ts";
 import { PROTOTYPES } from "./prototype/index.ts";
 import { RANKS, type TreeShape } from "./synthetic-tree.ts";
+import { percent, perSecond, seconds } from "../lib/format.ts";
 
 type Load = [number, number, number];
 export type LabeledRun = ImporterRun & { label: string; load: Load };
@@ -294,16 +295,4 @@ function prototypeSets(measured: MeasuredRuns): Array<{ key: string; names: stri
 function slim(run: LabeledRun, withTimeline: boolean) {
   const { plans: _plans, timeline, statements, ...rest } = run;
   return { ...rest, statements: statements.slice(0, STATEMENTS_KEPT), ...(withTimeline ? { timeline } : {}), phaseBreakdown: phaseBreakdown(run), levels: resolutionLevels(run) };
-}
-
-function perSecond(rows: number, ms: number): number {
-  return Math.round(rows / (ms / 1000));
-}
-
-function seconds(ms: number): number {
-  return Math.round(ms / 100) / 10;
-}
-
-function percent(share: number): string {
-  return `${(share * 100).toFixed(1)} %`;
 }
