@@ -23,6 +23,7 @@ import { httpPhase, inProcessPhase, offlinePhase, type PathName, type PhaseResul
 import { startService, type ServiceProcess } from "./inference/service-process.ts";
 
 const GOAL_RATIO = 0.9;
+const STAND_IN_DIR = "arbor-standin-v1";
 /** --window completions: answers this close to a window's first one belong to its opening batch. */
 const COMPLETION_BURST_MS = 200;
 
@@ -78,7 +79,7 @@ function readOptions({ args, quick }: BenchContext): Options {
       MAX_BATCH: String(args.count("max-batch", 16)),
       MAX_WAIT_MS: String(args.count("max-wait-ms", 10)),
       MAX_QUEUE: String(args.count("max-queue", 256)),
-      MODEL_DIR: args.string("model", "models/arbor-standin-v1"),
+      MODEL_DIR: args.string("model", `models/${STAND_IN_DIR}`),
       MODEL_PRECISION: args.string("precision", "fp32"),
       INFERENCE_PROVIDERS: "cpu",
       LOG_LEVEL: args.string("log-level", "info"),
@@ -222,7 +223,7 @@ function profileTables(profiles: Array<{ set: ImageSetName; phase: PhaseResult; 
 function variantOf(options: Options): string | undefined {
   const model = options.serviceEnv.MODEL_DIR!.replace(/\/+$/, "").split("/").pop()!;
   const parts = [
-    ...(model === "arbor-standin-v1" ? [] : [model]),
+    ...(model === STAND_IN_DIR ? [] : [model]),
     ...(options.serviceEnv.MODEL_PRECISION === "fp32" ? [] : [options.serviceEnv.MODEL_PRECISION!]),
     ...(options.client === DEFAULT_CLIENT_KIND ? [] : [options.client]),
   ];
@@ -297,7 +298,7 @@ async function run(context: BenchContext): Promise<BenchReport> {
 
   const tables = [throughputTable(results, options), goalTable(results), serviceTable(results, options), ...profileTables(profiles)];
   const notes = [
-    `Model package ${config.modelDir.replace(/.*\/models\//, "models/")}${check?.isStandIn ? " (the stand-in with random weights, NOT BioCLIP 2: its small encoder makes per-request overheads weigh far more than they would next to ViT-L/14)" : ""}.`,
+    `Model package ${config.modelDir.replace(/.*\/models\//, "models/")}${check?.isStandIn ? " (random weights, NOT BioCLIP 2)" : ""}${config.modelDir.replace(/\/+$/, "").endsWith(STAND_IN_DIR) ? ": the committed stand-in, whose small encoder makes per-request overheads weigh far more than they would next to ViT-L/14" : ""}, ${options.serviceEnv.MODEL_PRECISION}.`,
     `Service settings (the in-process paths use the same): ${Object.entries(options.serviceEnv).map(([k, v]) => `${k}=${v}`).join(" ")}.`,
     `Clients: ${options.clients} closed loops, one image per request, ${CLIENT_DESCRIPTIONS[options.client]}. Windows: ${options.sets.map((s) => `${s} ${options.timing[s].warmupMs / 1000} s warm-up + ${options.timing[s].durationMs / 1000} s`).join(", ")}; offline paths: whole batches after one warm-up batch, at least as long, rate from the first batch's end to the last's.`,
     options.timing.small.completionSpan
