@@ -22,7 +22,7 @@ export class MeasurementWindow {
   items = 0;
   failures = 0;
   readonly failureSamples: string[] = [];
-  /** completionSpan: when the span opened (first completion) and when its opening burst ends. */
+  /** completionSpan: the window's first completion, and its last counted one. */
   private spanStart = Number.NaN;
   private spanEnd = Number.NaN;
 

@@ -34,10 +34,7 @@ export class TaxonEmbeddingRepository {
   async findSimilarByPrototype(taxonId: number, modelVersionId: number, k: number, efSearch: number): Promise<SimilarTaxonHit[]> {
     return withTransaction(this.pool, async (client) => {
       for (const statement of hnswSearchSettings(Math.max(efSearch, k))) await client.query(statement);
-      const { rows } = await client.query<SimilarTaxonHit>(
-        SIMILAR_BY_PROTOTYPE,
-        [taxonId, modelVersionId, k],
-      );
+      const { rows } = await client.query<SimilarTaxonHit>(SIMILAR_BY_PROTOTYPE, [taxonId, modelVersionId, k]);
       return rows;
     });
   }
