@@ -48,6 +48,8 @@ describe("migration runner", () => {
     expect(byName.get("taxon_embedding_hnsw_idx")).toBeUndefined();
     expect(byName.get("taxon_embedding_prototype_hnsw_idx")).toMatch(/USING hnsw \(embedding vector_cosine_ops\) WHERE \(kind = 'prototype'/);
     expect(byName.get("taxon_ancestor_ids_gin_idx")).toMatch(/USING gin \(ancestor_ids\)/);
+    expect(byName.get("import_taxon_staging_unresolved_idx")).toMatch(/\(import_key\) WHERE \(resolved_taxon_id IS NULL\)/);
+    expect(byName.get("import_taxon_staging_names_pending_idx")).toMatch(/\(import_key\) WHERE \(NOT names_done\)/);
     expect(byName.get("taxon_name_trgm_idx")).toMatch(/gin_trgm_ops/);
     expect(byName.get("taxon_parent_rank_name_key")).toMatch(/NULLS NOT DISTINCT/);
   });
