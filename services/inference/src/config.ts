@@ -26,6 +26,8 @@ export interface InferenceConfig {
   cudaDeviceId: number;
   intraOpThreads: number;
   interOpThreads: number;
+  /** ONNX Runtime's idle threads busy-wait for the next parallel section (INFERENCE_SPIN_WAIT). */
+  spinWait: boolean;
   preprocessWorkers: number;
   /** Largest image batch; texts use `textMaxBatch`. */
   maxBatch: number;
@@ -77,6 +79,7 @@ const EnvSchema = z
     CUDA_DEVICE_ID: int(0).default(0),
     INFERENCE_INTRA_OP_THREADS: int(1).default(CORES),
     INFERENCE_INTER_OP_THREADS: int(1).default(1),
+    INFERENCE_SPIN_WAIT: z.enum(['on', 'off']).default('off'),
     PREPROCESS_WORKERS: int(1).default(Math.min(2, CORES)),
     MAX_BATCH: int(1).default(16),
     TEXT_MAX_BATCH: int(1).default(64),
@@ -127,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): InferenceConfi
     cudaDeviceId: e.CUDA_DEVICE_ID,
     intraOpThreads: e.INFERENCE_INTRA_OP_THREADS,
     interOpThreads: e.INFERENCE_INTER_OP_THREADS,
+    spinWait: e.INFERENCE_SPIN_WAIT === 'on',
     preprocessWorkers: e.PREPROCESS_WORKERS,
     maxBatch: e.MAX_BATCH,
     textMaxBatch: e.TEXT_MAX_BATCH,

@@ -52,7 +52,7 @@ export async function openOrtEncoder(
   spinning: boolean,
 ): Promise<OrtEncoder> {
   const file = encoderFile(manifest, role, precision).path;
-  const options = sessionOptions(["cpu"], { providers: ["cpu"], intraOpThreads: threads, interOpThreads: 1, cudaDeviceId: 0 });
+  const options = sessionOptions(["cpu"], { providers: ["cpu"], intraOpThreads: threads, interOpThreads: 1, spinWait: true, cudaDeviceId: 0 });
   // Idle pool threads spin by default; on cores shared with other work that steals time from the ones computing.
   if (!spinning) options.extra = { ...options.extra, session: { intra_op: { allow_spinning: "0" } } };
   const start = performance.now();

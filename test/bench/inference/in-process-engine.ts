@@ -46,7 +46,7 @@ export class InProcessEngine {
       createEncoderSession(
         "image_encoder",
         (usesCuda) => chooseEncoderFile(pkg, "image_encoder", config.precision, usesCuda),
-        { providers: ["cpu"], intraOpThreads: config.intraOpThreads, interOpThreads: config.interOpThreads, cudaDeviceId: 0 },
+        { providers: ["cpu"], intraOpThreads: config.intraOpThreads, interOpThreads: config.interOpThreads, spinWait: config.spinWait, cudaDeviceId: 0 },
         { logger: quietLogger, factory },
       );
     const { session } = await open();

@@ -159,6 +159,7 @@ export class ModelHost {
         providers: config.providers,
         intraOpThreads: config.intraOpThreads,
         interOpThreads: config.interOpThreads,
+        spinWait: config.spinWait,
         cudaDeviceId: config.cudaDeviceId,
       };
       const dependencies = { logger, factory: openWorkerSession, ...this.#options.sessions };

@@ -9,6 +9,11 @@ export interface SessionSettings {
   intraOpThreads: number;
   /** Threads running independent operators side by side; only used by the parallel execution mode. */
   interOpThreads: number;
+  /**
+   * Let ONNX Runtime's idle threads spin between parallel sections (its default). Off, they sleep: on a
+   * CPU shared with preprocessing and HTTP the spinning took cores those needed (inference-http bench).
+   */
+  spinWait: boolean;
   cudaDeviceId: number;
 }
 
@@ -51,6 +56,7 @@ export function sessionOptions(
     executionMode: settings.interOpThreads > 1 ? 'parallel' : 'sequential',
     intraOpNumThreads: settings.intraOpThreads,
     interOpNumThreads: settings.interOpThreads,
+    ...(settings.spinWait ? {} : { extra: { 'session.intra_op.allow_spinning': '0', 'session.inter_op.allow_spinning': '0' } }),
   };
 }
 

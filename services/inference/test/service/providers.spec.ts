@@ -1,13 +1,14 @@
 // Execution providers from configuration, with the installed providers faked (as immich's
 // machine-learning conftest fakes onnxruntime's get_available_providers).
-import type * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { ReadinessResponse } from '../../src/client.ts';
 import { ModelPackageError } from '../../src/models/errors.ts';
 import { chooseEncoderFile } from '../../src/models/model-host.ts';
 import type { ModelPackage } from '../../src/models/model-package.ts';
-import { createEncoderSession, type SessionFactory, type SessionSettings } from '../../src/sessions/create-session.ts';
+import { createEncoderSession, sessionOptions, type SessionFactory, type SessionSettings } from '../../src/sessions/create-session.ts';
 import { chooseProviders, installedProviders, type ExecutionProviderName } from '../../src/sessions/providers.ts';
 import { startTestService, waitUntilReady, type TestService } from './support.ts';
 
@@ -21,7 +22,7 @@ function recordingLogger() {
 }
 
 const available = (...names: ExecutionProviderName[]) => () => new Set(names);
-const settings: SessionSettings = { providers: ['cuda', 'cpu'], intraOpThreads: 2, interOpThreads: 1, cudaDeviceId: 1 };
+const settings: SessionSettings = { providers: ['cuda', 'cpu'], intraOpThreads: 2, interOpThreads: 1, spinWait: false, cudaDeviceId: 1 };
 const fakeSession = {} as ort.InferenceSession;
 
 describe('chooseProviders', () => {
@@ -150,3 +151,24 @@ describe('the service with INFERENCE_PROVIDERS=cuda,cpu', () => {
     expect(response.status).toBe(200);
   });
 });
+
+describe('ONNX Runtime thread spinning (INFERENCE_SPIN_WAIT)', () => {
+  const textEncoder = fileURLToPath(new URL('../../../../models/arbor-standin-v1/text_encoder.onnx', import.meta.url));
+
+  it('is off unless asked for, and ONNX Runtime takes the setting', async () => {
+    const off = sessionOptions(['cpu'], { ...settings, spinWait: false });
+    expect(off.extra).toEqual({ 'session.intra_op.allow_spinning': '0', 'session.inter_op.allow_spinning': '0' });
+    expect(sessionOptions(['cpu'], { ...settings, spinWait: true }).extra).toBeUndefined();
+    const session = await ort.InferenceSession.create(textEncoder, off);
+    try {
+      const ids = new BigInt64Array(77);
+      ids[0] = 49406n;
+      ids[1] = 49407n;
+      const output = await session.run({ input_ids: new ort.Tensor('int64', ids, [1, 77]) });
+      expect(output[session.outputNames[0]!]!.dims).toEqual([1, 768]);
+    } finally {
+      await session.release();
+    }
+  });
+});
+
