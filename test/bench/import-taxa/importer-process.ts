@@ -14,6 +14,7 @@ import { explainSettings, ImportProfiler, type CallTotal, type PhaseTiming, type
 import { applyPrototypes, prototypeConnectionSettings, prototypeStatementHooks } from "./prototype/index.ts";
 import { installStatementHooks } from "./prototype/statement-hooks.ts";
 import { childMain } from "../lib/child-run.ts";
+import { startUsageMeter, type ProcessUsage } from "../lib/process-usage.ts";
 
 export interface ImporterRunRequest {
   databaseUrl: string;
@@ -28,7 +29,7 @@ export interface ImporterRunRequest {
   resultPath: string;
 }
 
-export interface ImporterRunResult {
+export interface ImporterRunResult extends ProcessUsage {
   kind: TaxaKind;
   rows: number;
   badRows: number;
@@ -38,13 +39,6 @@ export interface ImporterRunResult {
   importMs: number;
   /** The importer's own `seconds`. */
   importerSeconds: number;
-  /** Resident set size before importTaxa was called (Node + tsx + modules), MiB. */
-  startRssMiB: number;
-  /** process.resourceUsage().maxRSS of the whole process, MiB. */
-  maxRssMiB: number;
-  peakHeapUsedMiB: number;
-  /** CPU time of this process during importTaxa() (parsing, hashing, COPY text, the pg client), user + system, ms. */
-  cpuMs: number;
   phases: PhaseTiming[];
   calls: Array<CallTotal & { path: string }>;
   statements: StatementTotal[];
@@ -64,10 +58,7 @@ async function main(request: ImporterRunRequest): Promise<void> {
   profiler.instrumentPool(pool);
   installStatementHooks(pool, prototypeStatementHooks(request.prototypes ?? []));
   const log = createLogger("import", process.env.LOG_LEVEL ?? "warn");
-  let peakHeap = process.memoryUsage().heapUsed;
-  const heapSampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 100);
-  const startRss = process.memoryUsage.rss();
-  const startCpu = process.resourceUsage();
+  const usage = startUsageMeter();
   const start = performance.now();
   try {
     const outcome = await importTaxa(request.kind, request.path, {
@@ -80,7 +71,7 @@ async function main(request: ImporterRunRequest): Promise<void> {
       prototypes: true,
     });
     const importMs = performance.now() - start;
-    clearInterval(heapSampler);
+    const used = usage.stop();
     const { phases, statements } = profiler.finish();
     const result: ImporterRunResult = {
       kind: request.kind,
@@ -90,10 +81,7 @@ async function main(request: ImporterRunRequest): Promise<void> {
       stats: outcome.stats,
       importMs,
       importerSeconds: outcome.seconds,
-      startRssMiB: Math.round(startRss / 2 ** 20),
-      maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
-      peakHeapUsedMiB: Math.round(peakHeap / 2 ** 20),
-      cpuMs: cpuSince(startCpu),
+      ...used,
       phases,
       calls: [...profiler.calls.entries()].map(([path, total]) => ({ path, ...total })),
       statements,
@@ -102,15 +90,9 @@ async function main(request: ImporterRunRequest): Promise<void> {
     };
     writeFileSync(request.resultPath, JSON.stringify(result));
   } finally {
-    clearInterval(heapSampler);
+    usage.stop();
     await pool.end();
   }
-}
-
-/** User + system CPU time since `start`, ms (resourceUsage reports microseconds). */
-function cpuSince(start: NodeJS.ResourceUsage): number {
-  const now = process.resourceUsage();
-  return (now.userCPUTime - start.userCPUTime + now.systemCPUTime - start.systemCPUTime) / 1000;
 }
 
 childMain<ImporterRunRequest>("importer-process.ts '<ImporterRunRequest JSON>'", main);

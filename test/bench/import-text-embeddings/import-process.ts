@@ -15,6 +15,7 @@ import { ImportRepository } from "@arbor/store/repositories/import.repository.ts
 import { importTextEmbeddings } from "@arbor/training/services/import-text-embeddings.service.ts";
 import { ImportProfiler, type CallTotal, type PhaseTiming, type StatementTotal } from "../import-taxa/import-profiler.ts";
 import { childMain } from "../lib/child-run.ts";
+import { startUsageMeter, type ProcessUsage } from "../lib/process-usage.ts";
 
 export interface ImportRunRequest {
   databaseUrl: string;
@@ -25,7 +26,7 @@ export interface ImportRunRequest {
   resultPath: string;
 }
 
-export interface ImportRunResult {
+export interface ImportRunResult extends ProcessUsage {
   alreadyDone: boolean;
   resumedFrom: number;
   rows: number;
@@ -33,15 +34,8 @@ export interface ImportRunResult {
   stats: Record<string, number>;
   /** importTextEmbeddings() wall time, measured here (excludes process start-up). */
   importMs: number;
-  /** Resident set size before the import was called (Node + tsx + modules), MiB. */
-  startRssMiB: number;
   /** Highest RSS sampled every 100 ms during the import, MiB. */
   peakRssMiB: number;
-  /** process.resourceUsage().maxRSS of the whole process, MiB. */
-  maxRssMiB: number;
-  peakHeapUsedMiB: number;
-  /** CPU time of this process during the import (reading, hashing, encoding, the pg client), user + system, ms. */
-  cpuMs: number;
   phases: PhaseTiming[];
   calls: Array<CallTotal & { path: string }>;
   statements: StatementTotal[];
@@ -56,10 +50,7 @@ async function main(request: ImportRunRequest): Promise<void> {
   const pool = createPool(request.databaseUrl, 2);
   profiler.instrumentPool(pool);
   const log = createLogger("import-text-embeddings", process.env.LOG_LEVEL ?? "warn");
-  let peakHeap = process.memoryUsage().heapUsed;
-  const heapSampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 100);
-  const startRss = process.memoryUsage.rss();
-  const startCpu = process.resourceUsage();
+  const usage = startUsageMeter();
   const start = performance.now();
   try {
     const outcome = await importTextEmbeddings({
@@ -74,9 +65,8 @@ async function main(request: ImportRunRequest): Promise<void> {
       force: false,
     });
     const importMs = performance.now() - start;
-    clearInterval(heapSampler);
+    const used = usage.stop();
     const { phases, statements } = profiler.finish();
-    const now = process.resourceUsage();
     const result: ImportRunResult = {
       alreadyDone: outcome.alreadyDone,
       resumedFrom: outcome.resumedFrom,
@@ -84,18 +74,15 @@ async function main(request: ImportRunRequest): Promise<void> {
       badRows: outcome.badRows.length,
       stats: outcome.stats,
       importMs,
-      startRssMiB: Math.round(startRss / 2 ** 20),
+      ...used,
       peakRssMiB: Math.max(...phases.map((phase) => phase.peakRssMiB)),
-      maxRssMiB: Math.round(now.maxRSS / 1024),
-      peakHeapUsedMiB: Math.round(peakHeap / 2 ** 20),
-      cpuMs: (now.userCPUTime - startCpu.userCPUTime + now.systemCPUTime - startCpu.systemCPUTime) / 1000,
       phases,
       calls: [...profiler.calls.entries()].map(([path, total]) => ({ path, ...total })),
       statements: statements.slice(0, STATEMENTS_KEPT),
     };
     writeFileSync(request.resultPath, JSON.stringify(result));
   } finally {
-    clearInterval(heapSampler);
+    usage.stop();
     await pool.end();
   }
 }
