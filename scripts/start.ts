@@ -2,7 +2,7 @@
 // database (PGlite + pgvector, persisted under DATA_DIR) over the Postgres wire protocol, applies
 // migrations, seeds the real demo data on first start, then runs each service as a child process
 // (restarted with back-off if it crashes) and prints the URLs.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import { createLogger, createStore, startEmbeddedDatabase, type EmbeddedDatabase } from "@arbor/store";
 import { seedDemo } from "@arbor/store/seed.ts";
@@ -11,6 +11,9 @@ import { API_NODE_FLAGS } from "../apps/api/src/node-flags.ts";
 const log = createLogger("start");
 const dataDir = resolve(process.env.DATA_DIR ?? ".arbor/data");
 const apiPort = Number(process.env.API_PORT ?? 4000);
+
+// The inference service's classify kernels addon, when it can be built here (else TypeScript kernels: same results).
+spawnSync(process.execPath, ["services/inference/native/build.mjs"], { stdio: "inherit" });
 
 let embedded: EmbeddedDatabase | undefined;
 let databaseUrl = process.env.DATABASE_URL;

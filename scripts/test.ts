@@ -52,6 +52,9 @@ function realServerUrl(): string | undefined {
   return /^DATABASE_URL=(.+)$/m.exec(output)?.[1];
 }
 
+// The classify kernels addon, when it can be built here (else the TypeScript kernels run: same results).
+spawnSync(process.execPath, ["services/inference/native/build.mjs"], { stdio: "inherit" });
+
 const { TEST_DATABASE_URL: _ignored, ...embeddedEnv } = process.env;
 const totals = [runVitest("all tests, embedded database (PGlite)", embeddedEnv, extraArgs)];
 const url = realServerUrl();

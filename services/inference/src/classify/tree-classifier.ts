@@ -1,11 +1,12 @@
-import { candidateChunks, resolveCandidates, type Subset } from './candidates.ts';
+import { ClassifyScratchPool, type ClassifyScratch } from './classify-scratch.ts';
+import { candidateChunks, resolveCandidates, type CandidateSet, type Subset } from './candidates.ts';
 import { ClassifyError } from './errors.ts';
-import { GENUS_RANK, rankIndex, RANKS, SPECIES_RANK, type RankName } from './ranks.ts';
+import { rankIndex, RANKS, SPECIES_RANK, type RankName } from './ranks.ts';
 import { groupRow, type PredictionRow } from './rows.ts';
 import { JsSpeciesScorer } from './scorers/js-scorer.ts';
-import type { ScoredChunk, SpeciesScorer } from './scorers/scorer.ts';
+import type { ScoredChunk, ScorerErrorBound, SpeciesScorer } from './scorers/scorer.ts';
 import type { SpeciesIndex } from './species-index.ts';
-import { allocateRankTotals, FoldBuffer, topGroups, trackedCount, TreeSoftmax } from './tree-softmax.ts';
+import { topGroups, trackedCount, TreeSoftmax, type TreeSoftmaxSettings } from './tree-softmax.ts';
 import { unitFloat64 } from './vectors.ts';
 
 export const DEFAULT_K = 5;
@@ -94,6 +95,7 @@ export class TreeOfLifeClassifier {
   private readonly relativeTolerance: number;
   private readonly maxRescored: number;
   private readonly resolveTopK: boolean;
+  private readonly scratch: ClassifyScratchPool;
 
   constructor(index: SpeciesIndex, options: TreeOfLifeClassifierOptions) {
     const { logitScale } = options;
@@ -116,6 +118,7 @@ export class TreeOfLifeClassifier {
     }
     this.maxRescored = maxRescored;
     this.resolveTopK = options.resolveTopK ?? false;
+    this.scratch = new ClassifyScratchPool(index);
   }
 
   async classify(imageEmbeddings: readonly ArrayLike<number>[], options: ClassifyOptions = {}): Promise<ClassifyResult[]> {
@@ -148,10 +151,30 @@ export class TreeOfLifeClassifier {
     };
     const bound = this.scorer.errorBound(this.logitScale, dim);
     const count = imageEmbeddings.length;
-    const totals = allocateRankTotals(index);
+    const scratch = this.scratch.acquire(count);
+    try {
+      return await this.classifyBatch(queries, count, candidates, settings, bound, scratch, ranks, k, threshold);
+    } finally {
+      this.scratch.release(scratch);
+    }
+  }
+
+  private async classifyBatch(
+    queries: Float64Array,
+    count: number,
+    candidates: CandidateSet,
+    settings: TreeSoftmaxSettings,
+    bound: ScorerErrorBound,
+    scratch: ClassifyScratch,
+    ranks: number[],
+    k: number,
+    threshold: number | undefined,
+  ): Promise<ClassifyResult[]> {
+    const { index } = this;
+    const dim = index.dim;
     const states = Array.from(
       { length: count },
-      (_, q) => new TreeSoftmax(index, candidates, queries.subarray(q * dim, (q + 1) * dim), bound, settings, totals),
+      (_, q) => new TreeSoftmax(index, candidates, queries.subarray(q * dim, (q + 1) * dim), bound, settings, scratch.totals, scratch.images[q]),
     );
 
     const chunks = candidateChunks(candidates, this.scorer.chunkRows);
@@ -160,13 +183,12 @@ export class TreeOfLifeClassifier {
     // Pass 1. One chunk stays in flight: a native scorer computes the next block while this thread folds the
     // current one. The scored chunks (B × N weights, or logits) are kept for a possible collection pass.
     const scored: ScoredChunk[] = [];
-    const fold = new FoldBuffer(index.groupCount(GENUS_RANK), count);
     let next: Promise<ScoredChunk> | undefined = score(chunks[0]);
     try {
       for (let c = 0; c < chunks.length; c++) {
         const chunk: ScoredChunk = await next!;
         next = c + 1 < chunks.length ? score(chunks[c + 1]) : undefined;
-        TreeSoftmax.foldChunk(states, chunks[c], chunk, fold);
+        TreeSoftmax.foldChunk(states, chunks[c], chunk, scratch.fold);
         scored.push(chunk);
       }
     } catch (e) {
@@ -174,7 +196,7 @@ export class TreeOfLifeClassifier {
       await next?.catch(() => undefined);
       throw e;
     }
-    TreeSoftmax.endFold(states, fold);
+    TreeSoftmax.endFold(states, scratch.fold);
     // Pass 2, only for images whose floor lies below what their tracked list holds; repeated while one asks for more.
     let wanted = states.map((s) => s.selectFloor());
     while (wanted.some(Boolean)) {

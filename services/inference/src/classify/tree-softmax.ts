@@ -2,6 +2,8 @@ import { rangeRows, type CandidateSet } from './candidates.ts';
 import { GENUS_RANK, RANK_COUNT, SPECIES_RANK } from './ranks.ts';
 import type { ScoredChunk, ScorerErrorBound } from './scorers/scorer.ts';
 import type { SpeciesIndex } from './species-index.ts';
+import type { FoldBuffer, GenusArrays, RankTotals } from './classify-scratch.ts';
+import { kernels } from './kernels/index.ts';
 import { dotFloat64 } from './vectors.ts';
 import { BUCKET_COUNT, bucketFloor, bucketOf, kthLargest } from './weight-histogram.ts';
 
@@ -35,45 +37,11 @@ export function trackedCount(k: number): number {
   return k + 1 + TRACK_EXTRA;
 }
 
-/**
- * Pass-1 genus sums of a whole batch, interleaved (genus-major, image-minor) so that closing a genus writes one
- * contiguous row of `images` values instead of touching one array per image; `TreeSoftmax.endFold` hands each image
- * its column. Species counts per genus are the same for every image and kept once.
- */
-export class FoldBuffer {
-  readonly approx: Float64Array;
-  readonly pending: Int32Array;
-  constructor(
-    genera: number,
-    readonly images: number,
-  ) {
-    this.approx = new Float64Array(genera * images);
-    this.pending = new Int32Array(genera);
-  }
-}
-
-/** Zeroed per-rank sums for every rank above species, for TreeSoftmax's `totals`. */
-export function allocateRankTotals(index: SpeciesIndex): RankTotals[] {
-  const totals: RankTotals[] = [];
-  for (let r = 0; r < SPECIES_RANK; r++) {
-    const n = index.groupCount(r);
-    totals.push({ mass: new Float64Array(n), error: new Float64Array(n) });
-  }
-  return totals;
-}
-
 /** One species scored exactly: position, float64 logit and weight exp(logit − ref). */
 export interface ExactSpecies {
   readonly position: number;
   readonly logit: number;
   readonly weight: number;
-}
-
-export interface RankTotals {
-  /** Numerator of each group's probability (divide by `partition`). */
-  readonly mass: Float64Array;
-  /** Bound on |mass − float64 mass| per group. */
-  readonly error: Float64Array;
 }
 
 const MAX_RESOLVE_ROUNDS = 16;
@@ -82,6 +50,9 @@ const MAX_SELECT_ROUNDS = 4;
 const TRACK_EXTRA = 24;
 /** Share of `maxRescored` the selection rounds may use; the rest is kept for resolving contested groups. */
 const SELECT_SHARE = 0.75;
+/** A band grows to this many times the selection room (plus the slack) before it is compacted. */
+const BAND_COMPACT_FACTOR = 2;
+const BAND_COMPACT_SLACK = 1024;
 /** Each later selection round lowers a still-failing floor by this factor (3 logit units). */
 const ROUND_STEP = Math.exp(-3);
 /** Smallest normal float32. */
@@ -133,6 +104,11 @@ export class TreeSoftmax {
   private budgetSpent = false;
   private readonly bandPositions: number[] = [];
   private readonly bandWeights: number[] = [];
+  /**
+   * While collecting: the band never needs species below this weight, because at least `room + 1` heavier ones are
+   * already in it and rescore() keeps only the `room` heaviest. Raised by compaction; 0 when nothing was trimmed.
+   */
+  private bandCut = 0;
   private exactPosition: number[] = [];
   private exactLogit: number[] = [];
   private exactWeight: number[] = [];
@@ -154,13 +130,14 @@ export class TreeSoftmax {
     private readonly bound: ScorerErrorBound,
     private readonly settings: TreeSoftmaxSettings,
     /** Per-rank sums, shared by the images of one call: each image's are read right after its `finish`. */
-    private readonly totals: RankTotals[],
+    private readonly totals: readonly RankTotals[],
+    /** This image's per-genus arrays (from ClassifyScratchPool): `exact` and `resolved` zeroed, the rest written by endFold. */
+    genus: GenusArrays,
   ) {
-    const genera = index.groupCount(GENUS_RANK);
-    this.genusApprox = new Float64Array(genera);
-    this.genusExact = new Float64Array(genera);
-    this.genusResolved = new Uint8Array(genera);
-    this.genusPending = new Int32Array(genera);
+    this.genusApprox = genus.approx;
+    this.genusExact = genus.exact;
+    this.genusResolved = genus.resolved;
+    this.genusPending = genus.pending;
     this.top = new Float64Array(trackedCount(this.speciesK()));
     this.topPositions = new Int32Array(this.top.length).fill(-1);
   }
@@ -194,15 +171,19 @@ export class TreeSoftmax {
   /** After the last chunk: each image takes its column of the batch's genus sums. */
   static endFold(states: readonly TreeSoftmax[], fold: FoldBuffer): void {
     const n = fold.images;
-    states.forEach((st, q) => {
-      const a = st.genusApprox;
-      let total = 0;
-      for (let g = 0; g < a.length; g++) {
-        const v = fold.approx[g * n + q];
-        a[g] = v;
-        total += v;
+    const columns = states.map((st) => st.genusApprox);
+    const totals = new Float64Array(n);
+    // Genus-major, as the buffer is laid out: one sequential read of it (an image at a time would stride through it).
+    const genera = columns.length > 0 ? columns[0].length : 0;
+    for (let g = 0, at = 0; g < genera; g++, at += n) {
+      for (let q = 0; q < n; q++) {
+        const v = fold.approx[at + q];
+        columns[q][g] = v;
+        totals[q] += v;
       }
-      st.approxTotal = total;
+    }
+    states.forEach((st, q) => {
+      st.approxTotal = totals[q];
       st.genusPending.set(fold.pending);
     });
   }
@@ -227,9 +208,13 @@ export class TreeSoftmax {
         }
       }
     }
+    const genusOf = states[0].index.genusOf;
+    if (reported) {
+      kernels.foldReportedWeights(weights, qs, ss, count, ranges, genusOf, rescale, fold.approx, new Float64Array(count));
+      return;
+    }
     const acc = new Float64Array(count);
     const enter = Float64Array.from(states, (st, q) => st.top[0] / rescale[q]);
-    const genusOf = states[0].index.genusOf;
     const sums = fold.approx;
     let i = 0;
     for (let r = 0; r < ranges.length; r += 2) {
@@ -247,10 +232,6 @@ export class TreeSoftmax {
           genus = g;
         }
         const base = i * ss;
-        if (reported) {
-          for (let q = 0; q < count; q++) acc[q] += weights[base + q * qs];
-          continue;
-        }
         for (let q = 0; q < count; q++) {
           const w32 = weights[base + q * qs];
           if (w32 >= FLT_MIN) {
@@ -310,30 +291,39 @@ export class TreeSoftmax {
     const rows = rangeRows(ranges);
     const { logits, weights, queryStride: qs, speciesStride: ss } = chunk;
     const n = active.length;
-    const column = Int32Array.from(active, (st) => states.indexOf(st) * qs);
+    const columns = Int32Array.from(active, (st) => states.indexOf(st));
     const rescale = new Float64Array(n);
     const skipBelow = new Float64Array(n);
     active.forEach((st, j) => {
-      rescale[j] = weightRescale(chunk, chunkMaxOf(chunk, states.indexOf(st), rows), st.ref);
-      // In chunk units nothing below this can reach the floor: most species are skipped on one float compare.
-      skipBelow[j] = (st.floor / rescale[j]) * (1 - 1e-9);
+      rescale[j] = weightRescale(chunk, chunkMaxOf(chunk, columns[j], rows), st.ref);
+      skipBelow[j] = st.skipThreshold(rescale[j]);
     });
-    let i = 0;
-    for (let r = 0; r < ranges.length; r += 2) {
-      for (let p = ranges[r]; p < ranges[r + 1]; p++, i++) {
-        const base = i * ss;
-        for (let j = 0; j < n; j++) {
-          const at = base + column[j];
-          if (weights) {
-            const w32 = weights[at];
-            if (w32 < skipBelow[j] && w32 >= FLT_MIN) continue;
-            active[j].offer(p, w32 >= FLT_MIN ? w32 * rescale[j] : active[j].exactWeightAt(p));
-          } else {
-            active[j].offer(p, Math.exp(logits![at] - active[j].ref));
-          }
-        }
+    if (!weights) {
+      const positions = chunkPositions(ranges, rows);
+      for (let i = 0; i < rows; i++) {
+        for (let j = 0; j < n; j++) active[j].offer(positions[i], Math.exp(logits![i * ss + columns[j] * qs] - active[j].ref));
       }
+      return;
     }
+    // Most species are below every image's floor: the scan keeps only the rows worth a look, per image.
+    const found = scanScratch(n, rows);
+    kernels.scanRows(weights, qs, ss, rows, columns, skipBelow, found.rows, found.counts);
+    const positions = chunkPositions(ranges, rows);
+    active.forEach((st, j) => {
+      const column = columns[j] * qs;
+      const base = j * rows;
+      for (let f = 0; f < found.counts[j]; f++) {
+        const i = found.rows[base + f];
+        const w32 = weights[i * ss + column];
+        const p = positions[i];
+        st.offer(p, w32 >= FLT_MIN ? w32 * rescale[j] : st.exactWeightAt(p));
+      }
+    });
+  }
+
+  /** In a chunk's float32 units: no weight below this can enter the band, so most species cost one compare. */
+  private skipThreshold(rescale: number): number {
+    return (Math.max(this.floor, this.bandCut) / rescale) * (1 - 1e-9);
   }
 
   /** exp(float64 logit − ref) of one species: for the rare weights the backend could not represent. */
@@ -344,10 +334,34 @@ export class TreeSoftmax {
 
   /** Collects a species whose approximate weight (computed exactly as in pass 1) is in [floor, collectedFloor). */
   private offer(position: number, w: number): void {
-    if (w >= this.floor && w < this.collectedFloor) {
+    if (w >= this.floor && w < this.collectedFloor && w >= this.bandCut) {
       this.bandPositions.push(position);
       this.bandWeights.push(w);
+      if (this.bandWeights.length >= BAND_COMPACT_FACTOR * (this.selectionRoom() + 1) + BAND_COMPACT_SLACK) this.compactBand();
     }
+  }
+
+  /** Species the selection rounds may still rescore. */
+  private selectionRoom(): number {
+    return Math.max(0, Math.floor(this.settings.maxRescored * SELECT_SHARE) - this.rescored);
+  }
+
+  /**
+   * Drops the band's species below its (room + 1)-th largest weight: rescore() would trim them anyway, and that weight
+   * can only rise as more species are offered, so the trim rescore() makes later is unchanged. Keeps ties at the cut.
+   */
+  private compactBand(): void {
+    const cut = kthLargest(Float64Array.from(this.bandWeights), this.selectionRoom() + 1);
+    let kept = 0;
+    for (let j = 0; j < this.bandWeights.length; j++) {
+      if (this.bandWeights[j] < cut) continue;
+      this.bandPositions[kept] = this.bandPositions[j];
+      this.bandWeights[kept] = this.bandWeights[j];
+      kept++;
+    }
+    this.bandPositions.length = kept;
+    this.bandWeights.length = kept;
+    this.bandCut = cut;
   }
 
   get needsCollection(): boolean {
@@ -483,7 +497,7 @@ export class TreeSoftmax {
   private rescore(): void {
     const { index, settings } = this;
     let order = this.bandPositions.map((_, j) => j);
-    const room = Math.max(0, Math.floor(settings.maxRescored * SELECT_SHARE) - this.rescored);
+    const room = this.selectionRoom();
     if (order.length > room) {
       // Keep the species strictly above the (room + 1)-th largest weight; that weight bounds everything left out.
       const cut = kthLargest(Float64Array.from(this.bandWeights), room + 1);
@@ -491,9 +505,13 @@ export class TreeSoftmax {
       this.leftOutMax = Math.max(this.leftOutMax, cut);
       this.budgetSpent = true;
     }
-    for (const j of order) {
-      const p = this.bandPositions[j];
-      const logit = settings.logitScale * dotFloat64(index.vectors, p * index.dim, this.query, index.dim);
+    const positions = Int32Array.from(order, (j) => this.bandPositions[j]);
+    const dots = new Float64Array(positions.length);
+    kernels.dotRows(index.vectors, index.dim, positions, this.query, dots);
+    for (let o = 0; o < order.length; o++) {
+      const j = order[o];
+      const p = positions[o];
+      const logit = settings.logitScale * dots[o];
       const weight = Math.exp(logit - this.ref);
       const g = index.genusOf[p];
       this.genusExact[g] += weight;
@@ -509,6 +527,7 @@ export class TreeSoftmax {
     this.rescored += order.length;
     this.bandPositions.length = 0;
     this.bandWeights.length = 0;
+    this.bandCut = 0;
   }
 
   /** Checks, now exactly, the conditions the floor aimed at. */
@@ -678,10 +697,14 @@ export class TreeSoftmax {
       if (this.rescored + cost > settings.maxRescored) continue;
       for (let g = g0; g <= g1; g++) {
         if (this.genusResolved[g]) continue;
-        let sum = 0;
+        const members: number[] = [];
         forEachCandidateRange(candidates, genusStarts[g], genusStarts[g + 1], (s, e) => {
-          for (let p = s; p < e; p++) sum += Math.exp(settings.logitScale * dotFloat64(index.vectors, p * index.dim, this.query, index.dim) - this.ref);
+          for (let p = s; p < e; p++) members.push(p);
         });
+        const dots = new Float64Array(members.length);
+        kernels.dotRows(index.vectors, index.dim, Int32Array.from(members), this.query, dots);
+        let sum = 0;
+        for (const dot of dots) sum += Math.exp(settings.logitScale * dot - this.ref);
         this.exactTotal += sum - this.genusExact[g];
         this.approxTotal -= this.genusApprox[g];
         this.genusExact[g] = sum;
@@ -694,6 +717,23 @@ export class TreeSoftmax {
     }
     return progressed;
   }
+}
+
+/** The species position of every row of a chunk (rows number the chunk's ranges in order). */
+function chunkPositions(ranges: Int32Array, rows: number): Int32Array {
+  const positions = new Int32Array(rows);
+  let i = 0;
+  for (let r = 0; r < ranges.length; r += 2) for (let p = ranges[r]; p < ranges[r + 1]; p++) positions[i++] = p;
+  return positions;
+}
+
+/** Output buffers of scanRows, kept between calls: a collection pass would otherwise allocate images × rows per chunk. */
+let scanBuffers = { rows: new Int32Array(0), counts: new Int32Array(0) };
+function scanScratch(images: number, rows: number): { rows: Int32Array; counts: Int32Array } {
+  if (scanBuffers.rows.length < images * rows || scanBuffers.counts.length < images) {
+    scanBuffers = { rows: new Int32Array(images * rows), counts: new Int32Array(images) };
+  }
+  return scanBuffers;
 }
 
 /** Position of a chunk's row (rows number the chunk's ranges in order). */

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+
+import { jsKernels, kernels, loadNativeKernels, nativeKernelsUnavailable, type ClassifyKernels } from '../../src/classify/kernels/index.ts';
+import { rng } from './classify-fixtures.ts';
+
+/** The native addon, unless it is not built here and CI did not require it. */
+function nativeOrSkip(): ClassifyKernels | undefined {
+  try {
+    return loadNativeKernels();
+  } catch (error) {
+    if (process.env.ARBOR_NATIVE_KERNELS === 'required') throw error;
+    return undefined;
+  }
+}
+const native = nativeOrSkip();
+
+/** Weights spread over ~80 orders of magnitude, with some subnormal and zero values, like exp(logit − max + 87). */
+function weights(n: number, next: () => number): Float32Array {
+  const w = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = next();
+    w[i] = u < 0.01 ? 0 : u < 0.02 ? 1e-40 * next() : Math.exp(87 - 180 * next());
+  }
+  return w;
+}
+
+function expectBitIdentical(a: ArrayLike<number>, b: ArrayLike<number>): void {
+  expect(a.length).toBe(b.length);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) expect.fail(`element ${i}: ${a[i]} !== ${b[i]}`);
+}
+
+describe('classify kernels', () => {
+  it('are the native ones when the addon is built (CI requires it), else say why not', () => {
+    if (native) expect(kernels.name).toBe(process.env.ARBOR_NATIVE_KERNELS === 'off' ? 'typescript' : 'native');
+    else expect(nativeKernelsUnavailable).toMatch(/not built|off/);
+  });
+
+  describe.skipIf(!native)('native and TypeScript give bit-identical results', () => {
+    const genera = 400;
+    const species = 2_000;
+    const next = rng(7);
+    // Genera of 1–12 species, in position order, as in a SpeciesIndex.
+    const genusOf = new Int32Array(species);
+    for (let p = 0, g = 0; p < species; g++) for (let n = 1 + Math.floor(next() * 12); n > 0 && p < species; n--) genusOf[p++] = Math.min(g, genera - 1);
+
+    for (const [layout, count] of [
+      ['species-major', 5],
+      ['query-major', 3],
+    ] as const) {
+      it(`folds reported weights per genus (${layout}, one range and scattered ranges)`, () => {
+        for (const ranges of [Int32Array.of(0, species), Int32Array.of(3, 150, 150, 151, 400, 1_210, 1_999, 2_000)]) {
+          let rows = 0;
+          for (let r = 0; r < ranges.length; r += 2) rows += ranges[r + 1] - ranges[r];
+          const w = weights(rows * count, next);
+          const [qs, ss] = layout === 'species-major' ? [1, count] : [rows, 1];
+          const rescale = Float64Array.from({ length: count }, () => Math.exp(40 * next() - 20));
+          const sums = [new Float64Array(genera * count), new Float64Array(genera * count)];
+          sums.forEach((s) => s.fill(0.25));
+          jsKernels.foldReportedWeights(w, qs, ss, count, ranges, genusOf, rescale, sums[0], new Float64Array(count));
+          native!.foldReportedWeights(w, qs, ss, count, ranges, genusOf, rescale, sums[1], new Float64Array(count));
+          expectBitIdentical(sums[1], sums[0]);
+          expect(sums[0].some((v) => v !== 0.25)).toBe(true);
+        }
+      });
+
+      it(`scans the rows above each image's threshold, subnormal weights always included (${layout})`, () => {
+        const rows = 3_000;
+        const w = weights(rows * count, next);
+        const [qs, ss] = layout === 'species-major' ? [1, count] : [rows, 1];
+        const columns = Int32Array.of(count - 1, 0);
+        const skipBelow = Float64Array.of(1e30, 1);
+        const out = [new Int32Array(rows * 2), new Int32Array(rows * 2)];
+        const counts = [new Int32Array(2), new Int32Array(2)];
+        jsKernels.scanRows(w, qs, ss, rows, columns, skipBelow, out[0], counts[0]);
+        native!.scanRows(w, qs, ss, rows, columns, skipBelow, out[1], counts[1]);
+        expectBitIdentical(counts[1], counts[0]);
+        expectBitIdentical(out[1], out[0]);
+        // Independent check of the rule for image 0 (column count − 1).
+        const expected: number[] = [];
+        for (let i = 0; i < rows; i++) {
+          const v = w[i * ss + (count - 1) * qs];
+          if (!(v < 1e30 && v >= 1.1754943508222875e-38)) expected.push(i);
+        }
+        expect(Array.from(out[0].subarray(0, counts[0][0]))).toEqual(expected);
+        expect(counts[0][0]).toBeGreaterThan(0);
+      });
+    }
+
+    it('computes float64 dot products of float32 rows in dotFloat64 order', () => {
+      for (const dim of [768, 13]) {
+        const vectors = Float32Array.from({ length: 50 * dim }, () => next() * 2 - 1);
+        const query = Float64Array.from({ length: dim }, () => next() * 2 - 1);
+        const positions = Int32Array.of(49, 0, 7, 7, 23);
+        const out = [new Float64Array(5), new Float64Array(5)];
+        jsKernels.dotRows(vectors, dim, positions, query, out[0]);
+        native!.dotRows(vectors, dim, positions, query, out[1]);
+        expectBitIdentical(out[1], out[0]);
+      }
+    });
+
+    it('refuses wrong array types and out-of-range indexes instead of reading past an array', () => {
+      const f32 = new Float32Array(16);
+      const f64 = new Float64Array(16);
+      expect(() => native!.dotRows(f32, 4, Int32Array.of(4), f64, f64)).toThrow(RangeError);
+      expect(() => native!.dotRows(f32, 4, Int32Array.of(-1), f64, f64)).toThrow(RangeError);
+      expect(() => native!.dotRows(f64 as unknown as Float32Array, 4, Int32Array.of(0), f64, f64)).toThrow(TypeError);
+      expect(() => native!.foldReportedWeights(f32, 1, 2, 2, Int32Array.of(0, 9), new Int32Array(8), f64, f64, f64)).toThrow(RangeError);
+      expect(() => native!.foldReportedWeights(f32, 1, 2, 2, Int32Array.of(0, 8), new Int32Array(8).fill(100), f64, f64, f64)).toThrow(RangeError);
+      expect(() => native!.scanRows(f32, 1, 4, 8, Int32Array.of(0), f64, new Int32Array(8), new Int32Array(1))).toThrow(RangeError);
+      expect(() => native!.scanRows(f32, 1, 2, 8, Int32Array.of(0), f64, new Int32Array(4), new Int32Array(1))).toThrow(RangeError);
+    });
+  });
+});
