@@ -41,73 +41,68 @@ static int args(napi_env env, napi_callback_info info, size_t count, napi_value*
   return 1;
 }
 
-// foldReportedWeights(weights: Float32Array, queryStride, speciesStride, count, ranges: Int32Array,
-//                     genusOf: Int32Array, rescale: Float64Array, sums: Float64Array, acc: Float64Array)
+// foldGenusSums(weights: Float32Array, stride, ranges: Int32Array, genusOf: Int32Array, rescale, sums: Float64Array):
+// one image's weights (row i at weights[i·stride], rows numbering the ranges in order) summed per run of one genus in
+// float64, each run's sum times rescale added to sums[genus].
 __attribute__((target_clones("avx512f", "avx2", "default")))
-static void fold_reported(const float* weights, size_t qs, size_t ss, size_t count, const int32_t* ranges, size_t range_values,
-                          const int32_t* genus_of, const double* rescale, double* sums, double* acc) {
+static void fold_genus_sums(const float* weights, size_t stride, const int32_t* ranges, size_t range_values, const int32_t* genus_of, double rescale,
+                            double* sums) {
   size_t i = 0;
-  for (size_t q = 0; q < count; q++) acc[q] = 0;
   for (size_t r = 0; r + 1 < range_values; r += 2) {
     int32_t p = ranges[r];
     const int32_t end = ranges[r + 1];
     while (p < end) {
       const int32_t genus = genus_of[p];
-      int32_t last = p + 1;
-      while (last < end && genus_of[last] == genus) last++;
-      for (; p < last; p++, i++) {
-        const float* row = weights + i * ss;
-        for (size_t q = 0; q < count; q++) acc[q] += (double)row[q * qs];
-      }
-      double* out = sums + (size_t)genus * count;
-      for (size_t q = 0; q < count; q++) {
-        out[q] += acc[q] * rescale[q];
-        acc[q] = 0;
-      }
+      double sum = 0;
+      for (; p < end && genus_of[p] == genus; p++, i++) sum += (double)weights[i * stride];
+      sums[genus] += sum * rescale;
     }
   }
 }
 
-static napi_value FoldReportedWeights(napi_env env, napi_callback_info info) {
-  napi_value argv[9];
-  if (!args(env, info, 9, argv, "foldReportedWeights takes 9 arguments")) return NULL;
-  void *weights, *ranges, *genus_of, *rescale, *sums, *acc;
-  size_t n_weights, n_ranges, n_genus, n_rescale, n_sums, n_acc;
-  int64_t qs, ss, count;
+static napi_value FoldGenusSums(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (!args(env, info, 6, argv, "foldGenusSums takes 6 arguments")) return NULL;
+  void *weights, *ranges, *genus_of, *sums;
+  size_t n_weights, n_ranges, n_genus, n_sums;
+  int64_t stride;
+  double rescale;
   if (!typed_arg(env, argv[0], napi_float32_array, "weights must be a Float32Array", &weights, &n_weights) ||
-      !int_arg(env, argv[1], "queryStride", &qs) || !int_arg(env, argv[2], "speciesStride", &ss) || !int_arg(env, argv[3], "count", &count) ||
-      !typed_arg(env, argv[4], napi_int32_array, "ranges must be an Int32Array", &ranges, &n_ranges) ||
-      !typed_arg(env, argv[5], napi_int32_array, "genusOf must be an Int32Array", &genus_of, &n_genus) ||
-      !typed_arg(env, argv[6], napi_float64_array, "rescale must be a Float64Array", &rescale, &n_rescale) ||
-      !typed_arg(env, argv[7], napi_float64_array, "sums must be a Float64Array", &sums, &n_sums) ||
-      !typed_arg(env, argv[8], napi_float64_array, "acc must be a Float64Array", &acc, &n_acc))
+      !int_arg(env, argv[1], "stride", &stride) ||
+      !typed_arg(env, argv[2], napi_int32_array, "ranges must be an Int32Array", &ranges, &n_ranges) ||
+      !typed_arg(env, argv[3], napi_int32_array, "genusOf must be an Int32Array", &genus_of, &n_genus) ||
+      !typed_arg(env, argv[5], napi_float64_array, "sums must be a Float64Array", &sums, &n_sums))
     return NULL;
+  if (napi_get_value_double(env, argv[4], &rescale) != napi_ok) {
+    napi_throw_type_error(env, "ARBOR_NATIVE", "rescale must be a number");
+    return NULL;
+  }
   // Bounds: every index the loop forms must be inside its array (a wrong call must throw, not corrupt memory).
   const int32_t* rg = ranges;
+  const int32_t* genera = genus_of;
   size_t rows = 0;
-  int32_t max_genus = -1;
-  for (size_t r = 0; r + 1 < n_ranges; r += 2) {
+  if (n_ranges % 2 != 0) {
+    napi_throw_range_error(env, "ARBOR_NATIVE", "ranges must hold [start, end) pairs");
+    return NULL;
+  }
+  for (size_t r = 0; r < n_ranges; r += 2) {
     if (rg[r] < 0 || rg[r] > rg[r + 1] || (size_t)rg[r + 1] > n_genus) {
       napi_throw_range_error(env, "ARBOR_NATIVE", "a range lies outside genusOf");
       return NULL;
     }
     rows += (size_t)(rg[r + 1] - rg[r]);
     for (int32_t p = rg[r]; p < rg[r + 1]; p++) {
-      const int32_t g = ((const int32_t*)genus_of)[p];
-      if (g < 0) {
-        napi_throw_range_error(env, "ARBOR_NATIVE", "negative genus");
+      if (genera[p] < 0 || (size_t)genera[p] >= n_sums) {
+        napi_throw_range_error(env, "ARBOR_NATIVE", "a genus lies outside sums");
         return NULL;
       }
-      if (g > max_genus) max_genus = g;
     }
   }
-  const size_t c = (size_t)count;
-  const size_t last_weight = rows == 0 || c == 0 ? 0 : (rows - 1) * (size_t)ss + (c - 1) * (size_t)qs + 1;
-  if (n_ranges % 2 != 0 || n_rescale < c || n_acc < c || last_weight > n_weights || (size_t)(max_genus + 1) * c > n_sums) {
-    napi_throw_range_error(env, "ARBOR_NATIVE", "foldReportedWeights: an array is too short for the ranges and count");
+  if (rows > 0 && (rows - 1) * (size_t)stride >= n_weights) {
+    napi_throw_range_error(env, "ARBOR_NATIVE", "foldGenusSums: weights is too short for the ranges and stride");
     return NULL;
   }
-  fold_reported(weights, (size_t)qs, (size_t)ss, c, rg, n_ranges, genus_of, rescale, sums, acc);
+  fold_genus_sums(weights, (size_t)stride, rg, n_ranges, genera, rescale, sums);
   return NULL;
 }
 
@@ -203,7 +198,7 @@ static napi_value ScanRows(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor methods[] = {
-      {"foldReportedWeights", NULL, FoldReportedWeights, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"foldGenusSums", NULL, FoldGenusSums, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dotRows", NULL, DotRows, NULL, NULL, NULL, napi_enumerable, NULL},
       {"scanRows", NULL, ScanRows, NULL, NULL, NULL, napi_enumerable, NULL},
   };

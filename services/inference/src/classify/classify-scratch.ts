@@ -1,23 +1,6 @@
 import { GENUS_RANK, SPECIES_RANK } from './ranks.ts';
 import type { SpeciesIndex } from './species-index.ts';
 
-/**
- * Pass-1 genus sums of a whole batch, interleaved (genus-major, image-minor) so that closing a genus writes one
- * contiguous row of `images` values instead of touching one array per image; `TreeSoftmax.endFold` hands each image
- * its column. Species counts per genus are the same for every image and kept once.
- */
-export class FoldBuffer {
-  readonly approx: Float64Array;
-  readonly pending: Int32Array;
-  constructor(
-    genera: number,
-    readonly images: number,
-  ) {
-    this.approx = new Float64Array(genera * images);
-    this.pending = new Int32Array(genera);
-  }
-}
-
 export interface RankTotals {
   /** Numerator of each group's probability (divide by `partition`). */
   readonly mass: Float64Array;
@@ -33,9 +16,10 @@ export interface GenusArrays {
   readonly pending: Int32Array;
 }
 
-/** Everything one classify() call writes per genus and per group: at 1 M species, ≈ 5 MB per image plus the fold. */
+/** Everything one classify() call writes per genus and per group: at 1 M species, ≈ 5 MB per image. */
 export interface ClassifyScratch {
-  readonly fold: FoldBuffer;
+  /** Candidate species per genus (the same for every image). */
+  readonly pending: Int32Array;
   readonly images: readonly GenusArrays[];
   /** Per-rank sums above species, shared by the images of the call (each image's are read right after its finish). */
   readonly totals: readonly RankTotals[];
@@ -56,14 +40,14 @@ export class ClassifyScratchPool {
     const genera = this.index.groupCount(GENUS_RANK);
     const reused = this.idle;
     this.idle = undefined;
-    const fold = reused?.fold.images === images ? reused.fold : new FoldBuffer(genera, images);
-    fold.approx.fill(0);
-    fold.pending.fill(0);
+    const pending = reused?.pending ?? new Int32Array(genera);
+    pending.fill(0);
     const arrays: GenusArrays[] = [];
     for (let q = 0; q < images; q++) {
       const old = reused?.images[q];
       if (old) {
-        // `approx` and `pending` are overwritten by endFold before any read.
+        // `pending` is overwritten by endFold before any read.
+        old.approx.fill(0);
         old.exact.fill(0);
         old.resolved.fill(0);
         arrays.push(old);
@@ -71,7 +55,7 @@ export class ClassifyScratchPool {
         arrays.push({ approx: new Float64Array(genera), exact: new Float64Array(genera), resolved: new Uint8Array(genera), pending: new Int32Array(genera) });
       }
     }
-    return { fold, images: arrays, totals: reused?.totals ?? allocateRankTotals(this.index) };
+    return { pending, images: arrays, totals: reused?.totals ?? allocateRankTotals(this.index) };
   }
 
   release(scratch: ClassifyScratch): void {

@@ -188,7 +188,7 @@ export class TreeOfLifeClassifier {
       for (let c = 0; c < chunks.length; c++) {
         const chunk: ScoredChunk = await next!;
         next = c + 1 < chunks.length ? score(chunks[c + 1]) : undefined;
-        TreeSoftmax.foldChunk(states, chunks[c], chunk, scratch.fold);
+        TreeSoftmax.foldChunk(states, chunks[c], chunk, scratch.pending);
         scored.push(chunk);
       }
     } catch (e) {
@@ -196,7 +196,7 @@ export class TreeOfLifeClassifier {
       await next?.catch(() => undefined);
       throw e;
     }
-    TreeSoftmax.endFold(states, scratch.fold);
+    TreeSoftmax.endFold(states, scratch.pending);
     // Pass 2, only for images whose floor lies below what their tracked list holds; repeated while one asks for more.
     let wanted = states.map((s) => s.selectFloor());
     while (wanted.some(Boolean)) {

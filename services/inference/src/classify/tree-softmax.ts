@@ -2,7 +2,7 @@ import { rangeRows, type CandidateSet } from './candidates.ts';
 import { GENUS_RANK, RANK_COUNT, SPECIES_RANK } from './ranks.ts';
 import type { ScoredChunk, ScorerErrorBound } from './scorers/scorer.ts';
 import type { SpeciesIndex } from './species-index.ts';
-import type { FoldBuffer, GenusArrays, RankTotals } from './classify-scratch.ts';
+import type { GenusArrays, RankTotals } from './classify-scratch.ts';
 import { kernels } from './kernels/index.ts';
 import { dotFloat64 } from './vectors.ts';
 import { BUCKET_COUNT, bucketFloor, bucketOf, kthLargest } from './weight-histogram.ts';
@@ -65,7 +65,7 @@ const COUNT_SCRATCH = new Float64Array(BUCKET_COUNT);
  * The softmax of one image over the candidate species, made exact where it decides anything.
  *
  * Pass 1 (`foldChunk`, per scored chunk, all images of the batch together): per-genus float64 sums of the
- * approximate weights exp(logit − ref) (in a `FoldBuffer`, handed to each image by `endFold`), and the image's
+ * approximate weights exp(logit − ref) (each image's `genusApprox`, totalled by `endFold`), and the image's
  * k + 1 + 24 largest weights with their species. `ref` is the first chunk's max and stays fixed: |logit| ≤
  * logitScale ≤ 300, so no weight overflows or underflows. With a backend that reports its chunk top-k, the work per
  * species and image is a single add.
@@ -147,10 +147,10 @@ export class TreeSoftmax {
   }
 
   /**
-   * Pass 1 over one scored chunk, for every image. The chunk's arrays are walked species by species with the images
-   * inside, so a species-major chunk (ONNX Runtime) is read once, sequentially.
+   * Pass 1 over one scored chunk, for every image. `pending` counts each genus's candidate species (shared by the
+   * images: the same for all).
    */
-  static foldChunk(states: readonly TreeSoftmax[], ranges: Int32Array, chunk: ScoredChunk, fold: FoldBuffer): void {
+  static foldChunk(states: readonly TreeSoftmax[], ranges: Int32Array, chunk: ScoredChunk, pending: Int32Array): void {
     const count = states.length;
     const rows = rangeRows(ranges);
     const rescale = new Float64Array(count);
@@ -162,41 +162,33 @@ export class TreeSoftmax {
     }
     const genusOf = states[0].index.genusOf;
     for (let r = 0; r < ranges.length; r += 2) {
-      for (let p = ranges[r]; p < ranges[r + 1]; p++) fold.pending[genusOf[p]]++;
+      for (let p = ranges[r]; p < ranges[r + 1]; p++) pending[genusOf[p]]++;
     }
-    if (chunk.weights) TreeSoftmax.foldWeights(states, ranges, chunk, chunk.weights, rescale, fold);
-    else TreeSoftmax.foldLogits(states, ranges, chunk, fold);
+    if (chunk.weights) TreeSoftmax.foldWeights(states, ranges, chunk, chunk.weights, rescale);
+    else TreeSoftmax.foldLogits(states, ranges, chunk);
   }
 
-  /** After the last chunk: each image takes its column of the batch's genus sums. */
-  static endFold(states: readonly TreeSoftmax[], fold: FoldBuffer): void {
-    const n = fold.images;
-    const columns = states.map((st) => st.genusApprox);
-    const totals = new Float64Array(n);
-    // Genus-major, as the buffer is laid out: one sequential read of it (an image at a time would stride through it).
-    const genera = columns.length > 0 ? columns[0].length : 0;
-    for (let g = 0, at = 0; g < genera; g++, at += n) {
-      for (let q = 0; q < n; q++) {
-        const v = fold.approx[at + q];
-        columns[q][g] = v;
-        totals[q] += v;
-      }
+  /** After the last chunk: each image's approximate total, and its count of species still approximate per genus. */
+  static endFold(states: readonly TreeSoftmax[], pending: Int32Array): void {
+    for (const st of states) {
+      const a = st.genusApprox;
+      let total = 0;
+      for (let g = 0; g < a.length; g++) total += a[g];
+      st.approxTotal = total;
+      st.genusPending.set(pending);
     }
-    states.forEach((st, q) => {
-      st.approxTotal = totals[q];
-      st.genusPending.set(fold.pending);
-    });
   }
 
   /**
    * The fast path, for float32 weights exp(logit − chunk max + offset) from the backend. Genus sums are kept in chunk
    * units and rescaled once per genus. When the backend also reports each query's top weights and underflow count,
-   * the per-species work is one add; otherwise the top list is tracked here (`enter[q]` is its threshold in chunk
-   * units) and subnormal weights are recomputed in float64.
+   * the per-species work is one add (the `foldGenusSums` kernel); otherwise the top list is tracked here (`enter[q]` is
+   * its threshold in chunk units) and subnormal weights are recomputed in float64.
    */
-  private static foldWeights(states: readonly TreeSoftmax[], ranges: Int32Array, chunk: ScoredChunk, weights: Float32Array, rescale: Float64Array, fold: FoldBuffer): void {
+  private static foldWeights(states: readonly TreeSoftmax[], ranges: Int32Array, chunk: ScoredChunk, weights: Float32Array, rescale: Float64Array): void {
     const count = states.length;
     const { queryStride: qs, speciesStride: ss, topWeights, topRows, topCount, underflows } = chunk;
+    const genusOf = states[0].index.genusOf;
     const reported =
       topWeights !== undefined && topRows !== undefined && topCount !== undefined && underflows !== undefined && underflows.every((u) => u === 0);
     if (reported) {
@@ -206,16 +198,12 @@ export class TreeSoftmax {
           const w = topWeights[j * count + q] * rescale[q];
           if (w > st.top[0]) st.enterTop(w, rowPosition(ranges, topRows[j * count + q]));
         }
+        kernels.foldGenusSums(weights.subarray(q * qs), ss, ranges, genusOf, rescale[q], st.genusApprox);
       }
-    }
-    const genusOf = states[0].index.genusOf;
-    if (reported) {
-      kernels.foldReportedWeights(weights, qs, ss, count, ranges, genusOf, rescale, fold.approx, new Float64Array(count));
       return;
     }
     const acc = new Float64Array(count);
     const enter = Float64Array.from(states, (st, q) => st.top[0] / rescale[q]);
-    const sums = fold.approx;
     let i = 0;
     for (let r = 0; r < ranges.length; r += 2) {
       const end = ranges[r + 1];
@@ -223,9 +211,8 @@ export class TreeSoftmax {
       for (let p = ranges[r]; p <= end; p++, i++) {
         const g = p < end ? genusOf[p] : -1;
         if (g !== genus) {
-          const row = genus * count;
           for (let q = 0; q < count; q++) {
-            sums[row + q] += acc[q] * rescale[q];
+            states[q].genusApprox[genus] += acc[q] * rescale[q];
             acc[q] = 0;
           }
           if (p === end) break;
@@ -249,17 +236,16 @@ export class TreeSoftmax {
   }
 
   /** The general path, for backends that return logits only (the TypeScript scorer). */
-  private static foldLogits(states: readonly TreeSoftmax[], ranges: Int32Array, chunk: ScoredChunk, fold: FoldBuffer): void {
+  private static foldLogits(states: readonly TreeSoftmax[], ranges: Int32Array, chunk: ScoredChunk): void {
     const { queryStride: qs, speciesStride: ss } = chunk;
     const logits = chunk.logits!;
     const genusOf = states[0].index.genusOf;
-    const n = fold.images;
     states.forEach((st, q) => {
       let i = 0;
       for (let r = 0; r < ranges.length; r += 2) {
         for (let p = ranges[r]; p < ranges[r + 1]; p++, i++) {
           const w = Math.exp(logits[q * qs + i * ss] - st.ref);
-          fold.approx[genusOf[p] * n + q] += w;
+          st.genusApprox[genusOf[p]] += w;
           if (w > st.top[0]) st.enterTop(w, p);
         }
       }

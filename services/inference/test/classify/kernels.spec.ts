@@ -47,19 +47,32 @@ describe('classify kernels', () => {
       ['species-major', 5],
       ['query-major', 3],
     ] as const) {
-      it(`folds reported weights per genus (${layout}, one range and scattered ranges)`, () => {
+      it(`folds one image's weights per genus (${layout}, one range and scattered ranges)`, () => {
         for (const ranges of [Int32Array.of(0, species), Int32Array.of(3, 150, 150, 151, 400, 1_210, 1_999, 2_000)]) {
           let rows = 0;
           for (let r = 0; r < ranges.length; r += 2) rows += ranges[r + 1] - ranges[r];
           const w = weights(rows * count, next);
           const [qs, ss] = layout === 'species-major' ? [1, count] : [rows, 1];
-          const rescale = Float64Array.from({ length: count }, () => Math.exp(40 * next() - 20));
-          const sums = [new Float64Array(genera * count), new Float64Array(genera * count)];
-          sums.forEach((s) => s.fill(0.25));
-          jsKernels.foldReportedWeights(w, qs, ss, count, ranges, genusOf, rescale, sums[0], new Float64Array(count));
-          native!.foldReportedWeights(w, qs, ss, count, ranges, genusOf, rescale, sums[1], new Float64Array(count));
-          expectBitIdentical(sums[1], sums[0]);
-          expect(sums[0].some((v) => v !== 0.25)).toBe(true);
+          for (let q = 0; q < count; q++) {
+            const rescale = Math.exp(40 * next() - 20);
+            const sums = [new Float64Array(genera).fill(0.25), new Float64Array(genera).fill(0.25)];
+            jsKernels.foldGenusSums(w.subarray(q * qs), ss, ranges, genusOf, rescale, sums[0]);
+            native!.foldGenusSums(w.subarray(q * qs), ss, ranges, genusOf, rescale, sums[1]);
+            expectBitIdentical(sums[1], sums[0]);
+            // Independent check: the same sums species by species.
+            const expected = new Float64Array(genera).fill(0.25);
+            let i = 0;
+            for (let r = 0; r < ranges.length; r += 2) {
+              let p = ranges[r];
+              while (p < ranges[r + 1]) {
+                const g = genusOf[p];
+                let sum = 0;
+                for (; p < ranges[r + 1] && genusOf[p] === g; p++, i++) sum += w[q * qs + i * ss];
+                expected[g] += sum * rescale;
+              }
+            }
+            expectBitIdentical(sums[0], expected);
+          }
         }
       });
 
@@ -104,8 +117,10 @@ describe('classify kernels', () => {
       expect(() => native!.dotRows(f32, 4, Int32Array.of(4), f64, f64)).toThrow(RangeError);
       expect(() => native!.dotRows(f32, 4, Int32Array.of(-1), f64, f64)).toThrow(RangeError);
       expect(() => native!.dotRows(f64 as unknown as Float32Array, 4, Int32Array.of(0), f64, f64)).toThrow(TypeError);
-      expect(() => native!.foldReportedWeights(f32, 1, 2, 2, Int32Array.of(0, 9), new Int32Array(8), f64, f64, f64)).toThrow(RangeError);
-      expect(() => native!.foldReportedWeights(f32, 1, 2, 2, Int32Array.of(0, 8), new Int32Array(8).fill(100), f64, f64, f64)).toThrow(RangeError);
+      expect(() => native!.foldGenusSums(f32, 1, Int32Array.of(0, 9), new Int32Array(8), 1, f64)).toThrow(RangeError);
+      expect(() => native!.foldGenusSums(f32, 1, Int32Array.of(0, 8), new Int32Array(8).fill(100), 1, f64)).toThrow(RangeError);
+      expect(() => native!.foldGenusSums(f32, 3, Int32Array.of(0, 8), new Int32Array(8), 1, f64)).toThrow(RangeError);
+      expect(() => native!.foldGenusSums(f32, 1, Int32Array.of(0, 8, 9), new Int32Array(9), 1, f64)).toThrow(RangeError);
       expect(() => native!.scanRows(f32, 1, 4, 8, Int32Array.of(0), f64, new Int32Array(8), new Int32Array(1))).toThrow(RangeError);
       expect(() => native!.scanRows(f32, 1, 2, 8, Int32Array.of(0), f64, new Int32Array(4), new Int32Array(1))).toThrow(RangeError);
     });

@@ -11,25 +11,16 @@ const FLT_MIN = 1.1754943508222875e-38;
 export const jsKernels: ClassifyKernels = {
   name: 'typescript',
 
-  foldReportedWeights(weights, queryStride, speciesStride, count, ranges, genusOf, rescale, sums, acc) {
-    acc.fill(0, 0, count);
+  foldGenusSums(weights, stride, ranges, genusOf, rescale, sums) {
     let i = 0;
     for (let r = 0; r < ranges.length; r += 2) {
       const end = ranges[r + 1];
       let p = ranges[r];
       while (p < end) {
         const genus = genusOf[p];
-        let last = p + 1;
-        while (last < end && genusOf[last] === genus) last++;
-        for (; p < last; p++, i++) {
-          const base = i * speciesStride;
-          for (let q = 0; q < count; q++) acc[q] += weights[base + q * queryStride];
-        }
-        const row = genus * count;
-        for (let q = 0; q < count; q++) {
-          sums[row + q] += acc[q] * rescale[q];
-          acc[q] = 0;
-        }
+        let sum = 0;
+        for (; p < end && genusOf[p] === genus; p++, i++) sum += weights[i * stride];
+        sums[genus] += sum * rescale;
       }
     }
   },

@@ -7,22 +7,11 @@ export interface ClassifyKernels {
   /** 'native' or 'typescript'. */
   readonly name: string;
   /**
-   * Pass 1's per-species work when the scorer reported each image's top weights: every chunk weight
-   * (`weights[i·speciesStride + q·queryStride]`, rows i numbering the chunk's `ranges` in order) is added to a running
-   * float64 sum per image, and at each genus boundary that sum, times `rescale[q]`, is added to
-   * `sums[genus·count + q]`. `acc` is scratch of at least `count` values.
+   * Pass 1's per-species work for one image: its chunk weights (row i at `weights[i·stride]`, rows numbering the
+   * chunk's `ranges` in order) summed in float64 over each run of species of one genus, and each run's sum times
+   * `rescale` added to `sums[genus]`.
    */
-  foldReportedWeights(
-    weights: Float32Array,
-    queryStride: number,
-    speciesStride: number,
-    count: number,
-    ranges: Int32Array,
-    genusOf: Int32Array,
-    rescale: Float64Array,
-    sums: Float64Array,
-    acc: Float64Array,
-  ): void;
+  foldGenusSums(weights: Float32Array, stride: number, ranges: Int32Array, genusOf: Int32Array, rescale: number, sums: Float64Array): void;
   /** out[j] = Σ_k vectors[positions[j]·dim + k] · query[k] in float64 (the order of `dotFloat64`). */
   dotRows(vectors: Float32Array, dim: number, positions: Int32Array, query: Float64Array, out: Float64Array): void;
   /**

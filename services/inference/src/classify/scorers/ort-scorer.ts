@@ -25,47 +25,48 @@ const DEFAULT_TRACKED = 32;
 const EXP_RELATIVE_ERROR = 16 * UNIT_ROUNDOFF_F32;
 
 /**
- * The screening graph, species-major: logits[r, q] = species[r] · queries_t[:, q] (float32 MatMul; the queries come
- * pre-scaled by logitScale), each query's max over the chunk, weights exp(logits − max + 87), their top k and the
- * count of subnormal weights. Species-major keeps the big
- * operand in its stored row layout and measured faster than Gemm with transB here.
+ * The screening graph, query-major: logits[q, r] = queries[q] · species[r] (float32 Gemm with transB; the queries
+ * come pre-scaled by logitScale), each query's max over the chunk, weights exp(logits − max + 87), their top k and
+ * the count of subnormal weights. Query-major keeps each image's scores contiguous, so the max, exp and top-k run
+ * along rows: with species-major logits (MatMul species · queriesᵀ) that tail cost as much as the GEMM itself
+ * (28 against 17 ms per image and 1 M species at batch 32, test/bench/inference/classify/prototype).
  */
 export function screeningModel(dim: number, topK = DEFAULT_TRACKED): Uint8Array {
   return writeOnnxModel({
     name: 'arbor_species_screening',
     opset: 17,
     inputs: [
+      { name: 'queries', elemType: ONNX_FLOAT, shape: ['batch', dim] },
       { name: 'species', elemType: ONNX_FLOAT, shape: ['rows', dim] },
-      { name: 'queries_t', elemType: ONNX_FLOAT, shape: [dim, 'batch'] },
     ],
     outputs: [
-      { name: 'chunk_max', elemType: ONNX_FLOAT, shape: [1, 'batch'] },
-      { name: 'weights', elemType: ONNX_FLOAT, shape: ['rows', 'batch'] },
-      { name: 'top_weights', elemType: ONNX_FLOAT, shape: ['k', 'batch'] },
-      { name: 'top_rows', elemType: ONNX_INT64, shape: ['k', 'batch'] },
-      { name: 'underflows', elemType: ONNX_FLOAT, shape: [1, 'batch'] },
+      { name: 'chunk_max', elemType: ONNX_FLOAT, shape: ['batch', 1] },
+      { name: 'weights', elemType: ONNX_FLOAT, shape: ['batch', 'rows'] },
+      { name: 'top_weights', elemType: ONNX_FLOAT, shape: ['batch', 'k'] },
+      { name: 'top_rows', elemType: ONNX_INT64, shape: ['batch', 'k'] },
+      { name: 'underflows', elemType: ONNX_FLOAT, shape: ['batch', 1] },
     ],
     constants: [
       { name: 'weight_offset', elemType: ONNX_FLOAT, dims: [1], float: [WEIGHT_OFFSET] },
       { name: 'flt_min', elemType: ONNX_FLOAT, dims: [1], float: [FLT_MIN] },
       { name: 'top_k_max', elemType: ONNX_INT64, dims: [1], int64: [topK] },
-      { name: 'axis_0', elemType: ONNX_INT64, dims: [1], int64: [0] },
       { name: 'axis_1', elemType: ONNX_INT64, dims: [1], int64: [1] },
+      { name: 'axis_2', elemType: ONNX_INT64, dims: [1], int64: [2] },
     ],
     nodes: [
-      { op: 'MatMul', inputs: ['species', 'queries_t'], outputs: ['logits'] },
-      { op: 'ReduceMax', inputs: ['logits'], outputs: ['chunk_max'], attributes: [{ name: 'axes', ints: [0] }, { name: 'keepdims', int: 1 }] },
+      { op: 'Gemm', inputs: ['queries', 'species'], outputs: ['logits'], attributes: [{ name: 'transB', int: 1 }] },
+      { op: 'ReduceMax', inputs: ['logits'], outputs: ['chunk_max'], attributes: [{ name: 'axes', ints: [1] }, { name: 'keepdims', int: 1 }] },
       { op: 'Sub', inputs: ['logits', 'chunk_max'], outputs: ['shifted'] },
       { op: 'Add', inputs: ['shifted', 'weight_offset'], outputs: ['raised'] },
       { op: 'Exp', inputs: ['raised'], outputs: ['weights'] },
       // TopK needs k ≤ rows: k = min(top_k_max, rows of this chunk).
       { op: 'Shape', inputs: ['weights'], outputs: ['shape'] },
-      { op: 'Slice', inputs: ['shape', 'axis_0', 'axis_1'], outputs: ['rows'] },
+      { op: 'Slice', inputs: ['shape', 'axis_1', 'axis_2'], outputs: ['rows'] },
       { op: 'Min', inputs: ['rows', 'top_k_max'], outputs: ['top_k'] },
-      { op: 'TopK', inputs: ['weights', 'top_k'], outputs: ['top_weights', 'top_rows'], attributes: [{ name: 'axis', int: 0 }] },
+      { op: 'TopK', inputs: ['weights', 'top_k'], outputs: ['top_weights', 'top_rows'], attributes: [{ name: 'axis', int: 1 }] },
       { op: 'Less', inputs: ['weights', 'flt_min'], outputs: ['is_low'] },
       { op: 'Cast', inputs: ['is_low'], outputs: ['low'], attributes: [{ name: 'to', int: ONNX_FLOAT }] },
-      { op: 'ReduceSum', inputs: ['low', 'axis_0'], outputs: ['underflows'], attributes: [{ name: 'keepdims', int: 1 }] },
+      { op: 'ReduceSum', inputs: ['low', 'axis_1'], outputs: ['underflows'], attributes: [{ name: 'keepdims', int: 1 }] },
     ],
   });
 }
@@ -117,22 +118,34 @@ export class OrtSpeciesScorer implements SpeciesScorer {
     // One graph per power of two of the tracked count, so that any k reuses a session.
     const tracked = Math.max(DEFAULT_TRACKED, 2 ** Math.ceil(Math.log2(Math.max(1, topK))));
     const session = await this.session(dim, tracked);
-    const queriesT = new Float32Array(dim * queryCount);
-    for (let q = 0; q < queryCount; q++) for (let k = 0; k < dim; k++) queriesT[k * queryCount + q] = logitScale * queries[q * dim + k];
+    const scaled = new Float32Array(dim * queryCount);
+    for (let i = 0; i < scaled.length; i++) scaled[i] = logitScale * queries[i];
     const rows = rangeRows(ranges);
     const out = await session.run({
+      queries: new ort.Tensor('float32', scaled, [queryCount, dim]),
       species: new ort.Tensor('float32', speciesRows(index, ranges, rows), [rows, dim]),
-      queries_t: new ort.Tensor('float32', queriesT, [dim, queryCount]),
     });
+    // The engine reads the top lists species-major (topCount × queries): a transpose of a few hundred values.
+    const topCount = out.top_weights.dims[1];
+    const topWeights = new Float32Array(topCount * queryCount);
+    const topRows = new Int32Array(topCount * queryCount);
+    const weightsIn = out.top_weights.data as Float32Array;
+    const rowsIn = out.top_rows.data as BigInt64Array;
+    for (let q = 0; q < queryCount; q++) {
+      for (let j = 0; j < topCount; j++) {
+        topWeights[j * queryCount + q] = weightsIn[q * topCount + j];
+        topRows[j * queryCount + q] = Number(rowsIn[q * topCount + j]);
+      }
+    }
     return {
-      queryStride: 1,
-      speciesStride: queryCount,
+      queryStride: rows,
+      speciesStride: 1,
       chunkMax: out.chunk_max.data as Float32Array,
       weights: out.weights.data as Float32Array,
       weightOffset: WEIGHT_OFFSET,
-      topWeights: out.top_weights.data as Float32Array,
-      topRows: Int32Array.from(out.top_rows.data as BigInt64Array, Number),
-      topCount: out.top_weights.dims[0],
+      topWeights,
+      topRows,
+      topCount,
       underflows: out.underflows.data as Float32Array,
     };
   }
