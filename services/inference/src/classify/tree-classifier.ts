@@ -6,7 +6,7 @@ import { groupRow, type PredictionRow } from './rows.ts';
 import { JsSpeciesScorer } from './scorers/js-scorer.ts';
 import type { ScoredChunk, ScorerErrorBound, SpeciesScorer } from './scorers/scorer.ts';
 import type { SpeciesIndex } from './species-index.ts';
-import { topGroups, trackedCount, TreeSoftmax, type TreeSoftmaxSettings } from './tree-softmax.ts';
+import { trackedCount, TreeSoftmax, type TreeSoftmaxSettings } from './tree-softmax.ts';
 import { unitFloat64 } from './vectors.ts';
 
 export const DEFAULT_K = 5;
@@ -234,7 +234,7 @@ export class TreeOfLifeClassifier {
     const z = state.partition;
     if (rank === SPECIES_RANK) return state.topSpecies(k).map((s) => [s.position, s.weight / z]);
     const { mass } = state.rankTotals(rank);
-    return topGroups(mass, k).map((g) => [g, mass[g] / z]);
+    return state.leadingGroupsAt(rank, k).map((g) => [g, mass[g] / z]);
   }
 
   private answerFor(rank: number, group: number, score: number): TaxonAnswer {

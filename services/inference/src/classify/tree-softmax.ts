@@ -118,6 +118,7 @@ export class TreeSoftmax {
   private partitionValue = Number.NaN;
   private restMass = 0;
   private top1Ranks: boolean[] = [];
+  private readonly leadingGroups: number[][] = [];
   private topKRanks: boolean[] = [];
   private minProbSettled = true;
   private speciesSettled = false;
@@ -466,6 +467,18 @@ export class TreeSoftmax {
     return this.totals[rank];
   }
 
+  /**
+   * The `k` groups of largest mass at a rank above species, largest first (ties to the lower index), for k up to the
+   * rank's reported count (at least 1): kept from the last check of `finish`.
+   */
+  leadingGroupsAt(rank: number, k: number): number[] {
+    const leading = this.leadingGroups[rank];
+    if (k > leading.length && leading.length === Math.max(this.settings.certifyTop[rank], 1)) {
+      throw new RangeError(`leading groups at rank ${rank} were kept for k ≤ ${leading.length}, asked for ${k}`);
+    }
+    return leading.slice(0, k);
+  }
+
   /** The rank's top-1 (and the answer threshold test) is the float64 one. */
   top1Certified(rank: number): boolean {
     return this.top1Ranks[rank];
@@ -568,10 +581,13 @@ export class TreeSoftmax {
       const topK: boolean[] = [];
       for (let r = 0; r < SPECIES_RANK; r++) {
         const k = settings.certifyTop[r];
+        // The rank's leading groups, found once: every check below and the reported rows read prefixes of this list.
+        const leading = topGroups(this.totals[r].mass, Math.max(k, 1));
+        this.leadingGroups[r] = leading;
         const forced = settings.resolveTopK ? k : Math.min(k, 1);
-        const forcedOk = this.checkRank(r, forced, contested) && this.minProbSettled;
-        top1.push(forcedOk && (forced >= 1 || this.checkRank(r, 1, null)));
-        topK.push(forced === k ? forcedOk : this.checkRank(r, k, null) && this.minProbSettled);
+        const forcedOk = this.checkRank(r, forced, leading, contested) && this.minProbSettled;
+        top1.push(forcedOk && (forced >= 1 || this.checkRank(r, 1, leading, null)));
+        topK.push(forced === k ? forcedOk : this.checkRank(r, k, leading, null) && this.minProbSettled);
       }
       top1.push(this.speciesSettled);
       topK.push(this.speciesSettled);
@@ -586,9 +602,9 @@ export class TreeSoftmax {
   private buildTotals(): void {
     const { index, settings, bound, totals } = this;
     const { mass, error } = totals[GENUS_RANK];
-    mass.fill(0);
-    error.fill(0);
     if (settings.minProb > 0) {
+      mass.fill(0);
+      error.fill(0);
       // pybioclip sums only species above min_prob; all of those are in the exact set once minProbSettled holds.
       // If the budget ran out first, species not rescored may belong in the sums: their whole approximate mass is the
       // error interval.
@@ -600,10 +616,12 @@ export class TreeSoftmax {
         for (let g = 0; g < mass.length; g++) if (this.genusApprox[g] > 0) error[g] = this.genusApprox[g] * (1 + bound.weight);
       }
     } else {
+      const { genusApprox, genusExact } = this;
+      const relative = bound.weight;
       for (let g = 0; g < mass.length; g++) {
-        const approx = this.genusApprox[g];
-        mass[g] = this.genusExact[g] + approx;
-        error[g] = approx > 0 ? bound.weight * approx : 0;
+        const approx = genusApprox[g];
+        mass[g] = genusExact[g] + approx;
+        error[g] = approx > 0 ? relative * approx : 0;
       }
     }
     for (let r = GENUS_RANK - 1; r >= 0; r--) {
@@ -625,12 +643,11 @@ export class TreeSoftmax {
    * `contested`, when given, every group whose interval [mass − error, mass + error] overlaps a neighbour it must be
    * ordered against.
    */
-  private checkRank(rank: number, k: number, contested: Set<number> | null): boolean {
+  private checkRank(rank: number, k: number, leading: readonly number[], contested: Set<number> | null): boolean {
     const needAnswer = this.settings.threshold !== undefined;
     if (k === 0 && !needAnswer) return true;
     const { mass, error } = this.totals[rank];
-    const want = Math.max(k, 1);
-    const top = topGroups(mass, want);
+    const top = leading.slice(0, Math.max(k, 1));
     if (top.length === 0) return true;
     let ok = true;
     const flag = (g: number) => {
