@@ -17,6 +17,7 @@ import type { BenchContext, BenchReport, Benchmark } from "./lib/benchmark.ts";
 import { loadAverage } from "./lib/machine.ts";
 import { median } from "./lib/stats.ts";
 import type { ResultTable } from "./lib/table.ts";
+import { kernels as classifyKernels, nativeKernelsUnavailable } from "../../services/inference/src/classify/kernels/index.ts";
 import { ENGINE_SCORERS, openEngineHead, runEngineHead, screenOnly, type EngineHead, type EngineScorerName } from "./inference/classify/engine-head.ts";
 import { compareTop1, type Reference, type RankExactness } from "./inference/classify/exactness.ts";
 import {
@@ -241,7 +242,7 @@ async function run(context: BenchContext): Promise<BenchReport> {
         rows: speedRows,
         notes: [
           `PyTorch ${info.torch} (${info.threads} threads, ${info.openblas.config ?? "NOT OpenBLAS"}, OPENBLAS_CORETYPE ${info.OPENBLAS_CORETYPE ?? "unset"}): torch.matmul float32 → × logit scale → softmax → genus sums by index_add_, each higher rank by index_add_ of the rank below → topk per rank.`,
-          `Arbor: TreeOfLifeClassifier.classify(batch, { rank: 'all', k: ${options.k} }) with the ${engine.scorer.name} scorer (${options.threads} threads), tolerance ${options.tolerance ?? `${DEFAULT_TOLERANCE} (default)`}, float64 budget ${DEFAULT_MAX_RESCORED} species per image (default), answer threshold default; times include everything classify() does.`,
+          `Arbor: TreeOfLifeClassifier.classify(batch, { rank: 'all', k: ${options.k} }) with the ${engine.scorer.name} scorer (${options.threads} threads) and the ${classifyKernels.name} classify kernels${nativeKernelsUnavailable ? ` (native: ${nativeKernelsUnavailable})` : ""}, tolerance ${options.tolerance ?? `${DEFAULT_TOLERANCE} (default)`}, float64 budget ${DEFAULT_MAX_RESCORED} species per image (default), answer threshold default; times include everything classify() does.`,
           `Rounds: round 0 = all ${options.queries} queries at batch ${options.batch} (also the exactness run); ${options.rounds} more rounds of ${options.batch32Queries} queries at batch ${options.batch} and ${options.batch1Queries} at batch 1, order alternating. Per-round figures are in the JSON.`,
         ],
       },

@@ -9,6 +9,7 @@ import { readSpeciesList } from '../cli/species/species-list.ts';
 import { loadSpeciesIndex, type LoadedSpecies } from '../cli/species/species-source.ts';
 import type { Reporter } from '../cli/progress.ts';
 import type { InferenceConfig } from '../config.ts';
+import { kernels, nativeKernelsUnavailable } from '../classify/kernels/index.ts';
 import type { Logger } from '../logger.ts';
 
 /** Where the candidates come from (CLASSIFY_SPECIES_EMBEDDINGS, else CLASSIFY_SPECIES_LIST). */
@@ -85,6 +86,9 @@ export async function loadSpeciesCatalog(model: SpeciesTextModel & { logitScale:
     name: path.basename(source.kind === 'species-embeddings' ? source.dir : source.file),
     species: loaded.index.size,
   };
-  logger.info({ ...description, scorer: ortScorer ? 'onnxruntime' : 'float64' }, 'classifier ready');
+  logger.info(
+    { ...description, scorer: ortScorer ? 'onnxruntime' : 'float64', kernels: kernels.name, ...(nativeKernelsUnavailable ? { nativeKernels: nativeKernelsUnavailable } : {}) },
+    'classifier ready',
+  );
   return { classifier, description, close: async () => ortScorer?.close() };
 }
