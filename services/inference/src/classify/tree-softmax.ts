@@ -5,7 +5,7 @@ import type { SpeciesIndex } from './species-index.ts';
 import type { GenusArrays, RankTotals } from './classify-scratch.ts';
 import { kernels } from './kernels/index.ts';
 import { dotFloat64 } from './vectors.ts';
-import { BUCKET_COUNT, bucketFloor, bucketOf, kthLargest } from './weight-histogram.ts';
+import { BUCKET_COUNT, bucketFloor, kthLargest } from './weight-histogram.ts';
 
 export interface TreeSoftmaxSettings {
   readonly logitScale: number;
@@ -396,16 +396,7 @@ export class TreeSoftmax {
     const budget = (this.settings.tolerance * total) / (2 * Math.max(this.bound.weight, 1e-300));
     const below = MASS_SCRATCH;
     const counts = COUNT_SCRATCH;
-    below.fill(0);
-    counts.fill(0);
-    for (let g = 0; g < this.genusApprox.length; g++) {
-      const n = this.genusPending[g];
-      const m = this.genusApprox[g];
-      if (n <= 0 || !(m > 0)) continue;
-      const b = bucketOf(m / n);
-      below[b] += m;
-      counts[b] += n;
-    }
+    kernels.genusHistogram(this.genusApprox, this.genusPending, below, counts);
     // Σ over genera of min(m, n·F) at F = bucketFloor(b): genera with mean < F (lower buckets) give m, the rest ≤ n·F.
     let countAbove = 0;
     for (let b = 0; b < BUCKET_COUNT; b++) countAbove += counts[b];
@@ -582,7 +573,7 @@ export class TreeSoftmax {
       for (let r = 0; r < SPECIES_RANK; r++) {
         const k = settings.certifyTop[r];
         // The rank's leading groups, found once: every check below and the reported rows read prefixes of this list.
-        const leading = topGroups(this.totals[r].mass, Math.max(k, 1));
+        const leading = leadingGroups(this.totals[r].mass, Math.max(k, 1));
         this.leadingGroups[r] = leading;
         const forced = settings.resolveTopK ? k : Math.min(k, 1);
         const forcedOk = this.checkRank(r, forced, leading, contested) && this.minProbSettled;
@@ -616,25 +607,12 @@ export class TreeSoftmax {
         for (let g = 0; g < mass.length; g++) if (this.genusApprox[g] > 0) error[g] = this.genusApprox[g] * (1 + bound.weight);
       }
     } else {
-      const { genusApprox, genusExact } = this;
-      const relative = bound.weight;
-      for (let g = 0; g < mass.length; g++) {
-        const approx = genusApprox[g];
-        mass[g] = genusExact[g] + approx;
-        error[g] = approx > 0 ? relative * approx : 0;
-      }
+      kernels.genusTotals(this.genusApprox, this.genusExact, bound.weight, mass, error);
     }
     for (let r = GENUS_RANK - 1; r >= 0; r--) {
       const child = totals[r + 1];
       const parents = index.groupParents(r + 1);
-      const m = totals[r].mass;
-      const e = totals[r].error;
-      m.fill(0);
-      e.fill(0);
-      for (let g = 0; g < parents.length; g++) {
-        m[parents[g]] += child.mass[g];
-        e[parents[g]] += child.error[g];
-      }
+      kernels.sumIntoParents(child.mass, child.error, parents, totals[r].mass, totals[r].error);
     }
   }
 
@@ -666,9 +644,8 @@ export class TreeSoftmax {
       }
     }
     const last = top[top.length - 1];
-    const lastLow = mass[last] - error[last];
-    for (let g = 0; g < mass.length; g++) {
-      if (mass[g] + error[g] >= lastLow && mass[g] > 0 && (error[g] > 0 || error[last] > 0) && !top.includes(g)) {
+    for (const g of reachingGroups(mass, error, mass[last] - error[last], error[last] > 0)) {
+      if (!top.includes(g)) {
         flag(g);
         flag(last);
       }
@@ -767,18 +744,22 @@ function byLogitDescending(a: ExactSpecies, b: ExactSpecies): number {
 }
 
 /** Indices of the `k` largest positive masses, largest first; ties go to the lower index (lineage order). */
-export function topGroups(mass: Float64Array, k: number): number[] {
-  const top: number[] = [];
-  for (let g = 0; g < mass.length; g++) {
-    const m = mass[g];
-    if (!(m > 0)) continue;
-    if (top.length === k && m <= mass[top[k - 1]]) continue;
-    let i = top.length === k ? k - 1 : top.length;
-    while (i > 0 && mass[top[i - 1]] < m) i--;
-    top.splice(i, 0, g);
-    if (top.length > k) top.pop();
+export function leadingGroups(mass: Float64Array, k: number): number[] {
+  const out = new Int32Array(k);
+  return Array.from(out.subarray(0, kernels.topGroups(mass, k, out)));
+}
+
+/** Scratch for reachingGroups: a few groups usually qualify; a larger answer is fetched again at its size. */
+let reachingScratch = new Int32Array(256);
+
+/** The groups (ascending) whose interval reaches `low`: see `ClassifyKernels.reachingGroups`. */
+function reachingGroups(mass: Float64Array, error: Float64Array, low: number, lastHasError: boolean): Int32Array {
+  let found = kernels.reachingGroups(mass, error, low, lastHasError, reachingScratch);
+  if (found > reachingScratch.length) {
+    reachingScratch = new Int32Array(found);
+    found = kernels.reachingGroups(mass, error, low, lastHasError, reachingScratch);
   }
-  return top;
+  return reachingScratch.subarray(0, found);
 }
 
 function encodeGroup(rank: number, group: number): number {

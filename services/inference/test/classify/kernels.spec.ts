@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { jsKernels, kernels, loadNativeKernels, nativeKernelsUnavailable, type ClassifyKernels } from '../../src/classify/kernels/index.ts';
+import { BUCKET_COUNT } from '../../src/classify/weight-histogram.ts';
 import { rng } from './classify-fixtures.ts';
 
 /** The native addon, unless it is not built here and CI did not require it. */
@@ -111,6 +112,59 @@ describe('classify kernels', () => {
       }
     });
 
+    it('sums genera into ranks and histograms genus means the same way', () => {
+      const approx = Float64Array.from({ length: genera }, (_, g) => (g % 7 === 0 ? 0 : Math.exp(60 * next() - 30)));
+      const exact = Float64Array.from({ length: genera }, () => (next() < 0.3 ? Math.exp(10 * next()) : 0));
+      const pending = Int32Array.from({ length: genera }, (_, g) => (g % 5 === 0 ? 0 : 1 + Math.floor(next() * 20)));
+      const parents = Int32Array.from({ length: genera }, (_, g) => Math.floor(g / 9));
+      const outs = [0, 1].map(() => ({
+        mass: new Float64Array(genera),
+        error: new Float64Array(genera),
+        parentMass: new Float64Array(45).fill(3),
+        parentError: new Float64Array(45).fill(3),
+        below: new Float64Array(BUCKET_COUNT).fill(1),
+        counts: new Float64Array(BUCKET_COUNT).fill(1),
+      }));
+      [jsKernels, native!].forEach((k, i) => {
+        const o = outs[i];
+        k.genusTotals(approx, exact, 4.6e-3, o.mass, o.error);
+        k.sumIntoParents(o.mass, o.error, parents, o.parentMass, o.parentError);
+        k.genusHistogram(approx, pending, o.below, o.counts);
+      });
+      for (const key of ['mass', 'error', 'parentMass', 'parentError', 'below', 'counts'] as const) expectBitIdentical(outs[1][key], outs[0][key]);
+      expect(outs[0].mass[1]).toBe(exact[1] + approx[1]);
+      expect(outs[0].error[7]).toBe(0);
+      expect(outs[0].parentMass[0]).toBe(outs[0].mass.subarray(0, 9).reduce((a, b) => a + b, 0));
+      expect(outs[0].counts.reduce((a, b) => a + b, 0)).toBe(pending.reduce((a, n, g) => a + (n > 0 && approx[g] > 0 ? n : 0), 0));
+    });
+
+    it('finds the leading groups and the groups reaching a bound the same way', () => {
+      // Ties and zeros on purpose: order by mass, ties to the lower index.
+      const mass = Float64Array.from({ length: 500 }, (_, g) => (g % 11 === 0 ? 0 : Math.floor(next() * 40)));
+      const error = Float64Array.from({ length: 500 }, (_, g) => (g % 3 === 0 ? 0 : next()));
+      for (const k of [1, 5, 600]) {
+        const out = [new Int32Array(k), new Int32Array(k)];
+        const n = [jsKernels.topGroups(mass, k, out[0]), native!.topGroups(mass, k, out[1])];
+        expect(n[1]).toBe(n[0]);
+        expectBitIdentical(out[1], out[0]);
+        const expected = Array.from(mass.keys())
+          .filter((g) => mass[g] > 0)
+          .sort((a, b) => mass[b] - mass[a] || a - b)
+          .slice(0, k);
+        expect(Array.from(out[0].subarray(0, n[0]))).toEqual(expected);
+      }
+      for (const [low, lastHasError] of [[30, false], [30, true], [0.5, false]] as const) {
+        const small = [new Int32Array(4), new Int32Array(4)];
+        const found = [jsKernels.reachingGroups(mass, error, low, lastHasError, small[0]), native!.reachingGroups(mass, error, low, lastHasError, small[1])];
+        expect(found[1]).toBe(found[0]);
+        expectBitIdentical(small[1], small[0]);
+        const all = new Int32Array(found[0]);
+        native!.reachingGroups(mass, error, low, lastHasError, all);
+        const expected = Array.from(mass.keys()).filter((g) => mass[g] + error[g] >= low && mass[g] > 0 && (error[g] > 0 || lastHasError));
+        expect(Array.from(all)).toEqual(expected);
+      }
+    });
+
     it('refuses wrong array types and out-of-range indexes instead of reading past an array', () => {
       const f32 = new Float32Array(16);
       const f64 = new Float64Array(16);
@@ -123,6 +177,11 @@ describe('classify kernels', () => {
       expect(() => native!.foldGenusSums(f32, 1, Int32Array.of(0, 8, 9), new Int32Array(9), 1, f64)).toThrow(RangeError);
       expect(() => native!.scanRows(f32, 1, 4, 8, Int32Array.of(0), f64, new Int32Array(8), new Int32Array(1))).toThrow(RangeError);
       expect(() => native!.scanRows(f32, 1, 2, 8, Int32Array.of(0), f64, new Int32Array(4), new Int32Array(1))).toThrow(RangeError);
+      expect(() => native!.sumIntoParents(f64, f64, Int32Array.of(16), f64, f64)).toThrow(RangeError);
+      expect(() => native!.genusTotals(f64, new Float64Array(3), 1, f64, f64)).toThrow(RangeError);
+      expect(() => native!.genusHistogram(f64, new Int32Array(3), f64, f64)).toThrow(RangeError);
+      expect(() => native!.topGroups(f64, 20, new Int32Array(4))).toThrow(RangeError);
+      expect(() => native!.reachingGroups(f64, new Float64Array(3), 0, false, new Int32Array(4))).toThrow(RangeError);
     });
   });
 });

@@ -15,7 +15,7 @@ export const NATIVE_KERNELS_PATH = fileURLToPath(new URL('../../../native/build/
 export function loadNativeKernels(): ClassifyKernels {
   if (!existsSync(NATIVE_KERNELS_PATH)) throw new Error(`${NATIVE_KERNELS_PATH} is not built (npm run build:native)`);
   const addon = createRequire(import.meta.url)(NATIVE_KERNELS_PATH) as Omit<ClassifyKernels, 'name'>;
-  return { name: 'native', foldGenusSums: addon.foldGenusSums, dotRows: addon.dotRows, scanRows: addon.scanRows };
+  return { ...addon, name: 'native' };
 }
 
 /** Why the TypeScript kernels are in use, or undefined when the native ones are. */

@@ -1,4 +1,5 @@
 import { dotFloat64 } from '../vectors.ts';
+import { bucketOf } from '../weight-histogram.ts';
 import type { ClassifyKernels } from './kernels.ts';
 
 /** Smallest normal float32. */
@@ -42,5 +43,63 @@ export const jsKernels: ClassifyKernels = {
       }
       outCounts[j] = found;
     }
+  },
+
+  genusTotals(approx, exact, relative, mass, error) {
+    for (let g = 0; g < approx.length; g++) {
+      const a = approx[g];
+      mass[g] = exact[g] + a;
+      error[g] = a > 0 ? relative * a : 0;
+    }
+  },
+
+  sumIntoParents(childMass, childError, parents, mass, error) {
+    mass.fill(0);
+    error.fill(0);
+    for (let g = 0; g < parents.length; g++) {
+      mass[parents[g]] += childMass[g];
+      error[parents[g]] += childError[g];
+    }
+  },
+
+  genusHistogram(approx, pending, below, counts) {
+    below.fill(0);
+    counts.fill(0);
+    for (let g = 0; g < approx.length; g++) {
+      const n = pending[g];
+      const m = approx[g];
+      if (n <= 0 || !(m > 0)) continue;
+      const b = bucketOf(m / n);
+      below[b] += m;
+      counts[b] += n;
+    }
+  },
+
+  topGroups(mass, k, out) {
+    let length = 0;
+    for (let g = 0; g < mass.length && k > 0; g++) {
+      const m = mass[g];
+      if (!(m > 0)) continue;
+      if (length === k && m <= mass[out[k - 1]]) continue;
+      let i = length === k ? k - 1 : length;
+      while (i > 0 && mass[out[i - 1]] < m) {
+        out[i] = out[i - 1];
+        i--;
+      }
+      out[i] = g;
+      if (length < k) length++;
+    }
+    return length;
+  },
+
+  reachingGroups(mass, error, low, lastHasError, out) {
+    let found = 0;
+    for (let g = 0; g < mass.length; g++) {
+      if (mass[g] + error[g] >= low && mass[g] > 0 && (error[g] > 0 || lastHasError)) {
+        if (found < out.length) out[found] = g;
+        found++;
+      }
+    }
+    return found;
   },
 };

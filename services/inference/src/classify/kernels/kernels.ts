@@ -29,4 +29,20 @@ export interface ClassifyKernels {
     outRows: Int32Array,
     outCounts: Int32Array,
   ): void;
+  /** mass[g] = exact[g] + approx[g]; error[g] = relative · approx[g] where approx[g] > 0, else 0 (g < approx.length). */
+  genusTotals(approx: Float64Array, exact: Float64Array, relative: number, mass: Float64Array, error: Float64Array): void;
+  /** Zeroes `mass` and `error`, then adds each child's mass and error to its parent's, in child order. */
+  sumIntoParents(childMass: Float64Array, childError: Float64Array, parents: Int32Array, mass: Float64Array, error: Float64Array): void;
+  /**
+   * Zeroes both histograms, then for every genus with pending > 0 and approx > 0 adds approx to `below` and pending to
+   * `counts` at bucketOf(approx / pending) (weight-histogram.ts; the histograms have BUCKET_COUNT entries).
+   */
+  genusHistogram(approx: Float64Array, pending: Int32Array, below: Float64Array, counts: Float64Array): void;
+  /** The k largest positive masses' indices, largest first, ties to the lower index, written to `out`; returns how many. */
+  topGroups(mass: Float64Array, k: number, out: Int32Array): number;
+  /**
+   * The groups g, ascending, with mass[g] + error[g] ≥ low, mass[g] > 0 and (error[g] > 0 or lastHasError): the first
+   * out.length of them written to `out`; returns how many there are in all.
+   */
+  reachingGroups(mass: Float64Array, error: Float64Array, low: number, lastHasError: boolean, out: Int32Array): number;
 }
