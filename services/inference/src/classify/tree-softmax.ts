@@ -188,10 +188,10 @@ export class TreeSoftmax {
    */
   private static foldWeights(states: readonly TreeSoftmax[], ranges: Int32Array, chunk: ScoredChunk, weights: Float32Array, rescale: Float64Array): void {
     const count = states.length;
-    const { queryStride: qs, speciesStride: ss, topWeights, topRows, topCount, underflows } = chunk;
+    const { queryStride: qs, speciesStride: ss, topWeights, topRows, topCount, minWeights } = chunk;
     const genusOf = states[0].index.genusOf;
     const reported =
-      topWeights !== undefined && topRows !== undefined && topCount !== undefined && underflows !== undefined && underflows.every((u) => u === 0);
+      topWeights !== undefined && topRows !== undefined && topCount !== undefined && minWeights !== undefined && minWeights.every((w) => w >= FLT_MIN);
     if (reported) {
       for (let q = 0; q < count; q++) {
         const st = states[q];

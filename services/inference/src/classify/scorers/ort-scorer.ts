@@ -17,8 +17,6 @@ export interface OrtSpeciesScorerOptions {
  * float32 down to 174 logits below the max instead of 87, so the engine's fast path almost never meets a subnormal.
  */
 const WEIGHT_OFFSET = 87;
-/** Smallest normal float32: below it a weight has lost relative precision. */
-const FLT_MIN = 1.1754943508222875e-38;
 /** Top weights the graph reports per chunk and query unless more are asked for (the engine tracks k + 25). */
 const DEFAULT_TRACKED = 32;
 /** Relative error of MLAS's vectorised float32 exp, with margin (it is accurate to a few ulp). */
@@ -27,7 +25,7 @@ const EXP_RELATIVE_ERROR = 16 * UNIT_ROUNDOFF_F32;
 /**
  * The screening graph, query-major: logits[q, r] = queries[q] · species[r] (float32 Gemm with transB; the queries
  * come pre-scaled by logitScale), each query's max over the chunk, weights exp(logits − max + 87), their top k and
- * the count of subnormal weights. Query-major keeps each image's scores contiguous, so the max, exp and top-k run
+ * each image's smallest weight (the engine's fast path needs it to be a normal float32). Query-major keeps each image's scores contiguous, so the max, exp and top-k run
  * along rows: with species-major logits (MatMul species · queriesᵀ) that tail cost as much as the GEMM itself
  * (28 against 17 ms per image and 1 M species at batch 32, test/bench/inference/classify/prototype).
  */
@@ -44,11 +42,10 @@ export function screeningModel(dim: number, topK = DEFAULT_TRACKED): Uint8Array 
       { name: 'weights', elemType: ONNX_FLOAT, shape: ['batch', 'rows'] },
       { name: 'top_weights', elemType: ONNX_FLOAT, shape: ['batch', 'k'] },
       { name: 'top_rows', elemType: ONNX_INT64, shape: ['batch', 'k'] },
-      { name: 'underflows', elemType: ONNX_FLOAT, shape: ['batch', 1] },
+      { name: 'min_weights', elemType: ONNX_FLOAT, shape: ['batch', 1] },
     ],
     constants: [
       { name: 'weight_offset', elemType: ONNX_FLOAT, dims: [1], float: [WEIGHT_OFFSET] },
-      { name: 'flt_min', elemType: ONNX_FLOAT, dims: [1], float: [FLT_MIN] },
       { name: 'top_k_max', elemType: ONNX_INT64, dims: [1], int64: [topK] },
       { name: 'axis_1', elemType: ONNX_INT64, dims: [1], int64: [1] },
       { name: 'axis_2', elemType: ONNX_INT64, dims: [1], int64: [2] },
@@ -64,9 +61,7 @@ export function screeningModel(dim: number, topK = DEFAULT_TRACKED): Uint8Array 
       { op: 'Slice', inputs: ['shape', 'axis_1', 'axis_2'], outputs: ['rows'] },
       { op: 'Min', inputs: ['rows', 'top_k_max'], outputs: ['top_k'] },
       { op: 'TopK', inputs: ['weights', 'top_k'], outputs: ['top_weights', 'top_rows'], attributes: [{ name: 'axis', int: 1 }] },
-      { op: 'Less', inputs: ['weights', 'flt_min'], outputs: ['is_low'] },
-      { op: 'Cast', inputs: ['is_low'], outputs: ['low'], attributes: [{ name: 'to', int: ONNX_FLOAT }] },
-      { op: 'ReduceSum', inputs: ['low', 'axis_1'], outputs: ['underflows'], attributes: [{ name: 'keepdims', int: 1 }] },
+      { op: 'ReduceMin', inputs: ['weights'], outputs: ['min_weights'], attributes: [{ name: 'axes', ints: [1] }, { name: 'keepdims', int: 1 }] },
     ],
   });
 }
@@ -146,7 +141,7 @@ export class OrtSpeciesScorer implements SpeciesScorer {
       topWeights,
       topRows,
       topCount,
-      underflows: out.underflows.data as Float32Array,
+      minWeights: out.min_weights.data as Float32Array,
     };
   }
 

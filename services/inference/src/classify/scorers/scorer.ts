@@ -20,14 +20,14 @@ export interface ScoredChunk {
   readonly chunkMax?: Float32Array | Float64Array;
   /**
    * Optional, with `weights`: the `topK` largest weights of the chunk per query (topK × queries, species-major), and
-   * per query the number of weights below FLT_MIN (subnormal or zero). With both, the engine's per-species work is a
-   * single add.
+   * per query the smallest weight. With both, and no weight below FLT_MIN (subnormal or zero), the engine's
+   * per-species work is a single add.
    */
   readonly topWeights?: Float32Array;
   /** Row (within the chunk) of each top weight. */
   readonly topRows?: Int32Array;
   readonly topCount?: number;
-  readonly underflows?: Float32Array;
+  readonly minWeights?: Float32Array;
 }
 
 export interface ScorerErrorBound {
