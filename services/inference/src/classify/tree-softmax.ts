@@ -182,8 +182,8 @@ export class TreeSoftmax {
 
   /**
    * The fast path, for float32 weights exp(logit − chunk max + offset) from the backend. Genus sums are kept in chunk
-   * units and rescaled once per genus. When the backend also reports each query's top weights and underflow count,
-   * the per-species work is one add (the `foldGenusSums` kernel); otherwise the top list is tracked here (`enter[q]` is
+   * units and rescaled once per genus. When the backend also reports each query's top weights and smallest weight,
+   * and no weight is subnormal, the per-species work is one add (the `foldGenusSums` kernel); otherwise the top list is tracked here (`enter[q]` is
    * its threshold in chunk units) and subnormal weights are recomputed in float64.
    */
   private static foldWeights(states: readonly TreeSoftmax[], ranges: Int32Array, chunk: ScoredChunk, weights: Float32Array, rescale: Float64Array): void {
