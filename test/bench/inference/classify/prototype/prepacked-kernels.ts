@@ -129,9 +129,9 @@ function kernels(c: ChunkData, random: Random): KernelSpec[] {
   const dqmm: NodeSpec = { op: "DynamicQuantizeMatMul", domain: MS_DOMAIN, inputs: ["queries", "species_t", "col_scale"], outputs: ["logits"] };
   return [
     {
-      name: "float32, species as input (the engine's current screening graph: MatMul + max + exp + top-k)",
+      name: "float32, species as input (the engine's screening graph, query-major since 2026-11-28: Gemm transB + max + exp + top-k + min)",
       model: () => screeningModel(dim, TRACKED),
-      feeds: speciesMajorFeeds,
+      feeds: (batch) => ({ ...f32Queries(batch), species: new ort.Tensor("float32", c.species, [rows, dim]) }),
     },
     {
       name: "float32 MatMul alone, species as input (species-major)",
