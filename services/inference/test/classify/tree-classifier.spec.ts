@@ -67,6 +67,15 @@ describe.each(scorers)('tree-of-life classification with the %s', (_, makeScorer
     });
   }
 
+  it('gives the same answers to concurrent calls as to one call at a time (each call has its own scratch arrays)', async () => {
+    const opts = { rank: 'all' as const, k: 5 };
+    const alone = [await classifier.classify(queries, opts), await classifier.classify(queries.slice(0, 2), opts)];
+    const together = await Promise.all([classifier.classify(queries, opts), classifier.classify(queries.slice(0, 2), opts)]);
+    expect(together).toEqual(alone);
+    // And after them, a call that reuses the kept arrays.
+    expect(await classifier.classify(queries, opts)).toEqual(alone[0]);
+  });
+
   it('agrees with an independent float64 softmax on every group at every rank', async () => {
     const results = await classifier.classify(queries, { rank: 'all', k: 1000, threshold: null });
     results.forEach((result, q) => {
