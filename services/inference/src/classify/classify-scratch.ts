@@ -20,6 +20,7 @@ export interface GenusArrays {
 export interface ClassifyScratch {
   /** Candidate species per genus (the same for every image). */
   readonly pending: Int32Array;
+  /** Per image of the call, in order (at least as many as the call has images). */
   readonly images: readonly GenusArrays[];
   /** Per-rank sums above species, shared by the images of the call (each image's are read right after its finish). */
   readonly totals: readonly RankTotals[];
@@ -35,7 +36,10 @@ export class ClassifyScratchPool {
 
   constructor(private readonly index: SpeciesIndex) {}
 
-  /** Scratch for `images` images, in the state a fresh allocation would have where the engine relies on it. */
+  /**
+   * Scratch for `images` images: the first `images` entries of `images` in the state a fresh allocation would have
+   * where the engine relies on it (there may be more entries, unused).
+   */
   acquire(images: number): ClassifyScratch {
     const genera = this.index.groupCount(GENUS_RANK);
     const reused = this.idle;
@@ -55,6 +59,8 @@ export class ClassifyScratchPool {
         arrays.push({ approx: new Float64Array(genera), exact: new Float64Array(genera), resolved: new Uint8Array(genera), pending: new Int32Array(genera) });
       }
     }
+    // Arrays beyond this call's images ride along unused, so that a small call does not drop a large call's set.
+    if (reused) arrays.push(...reused.images.slice(images));
     return { pending, images: arrays, totals: reused?.totals ?? allocateRankTotals(this.index) };
   }
 
