@@ -196,8 +196,8 @@ export class TreeSoftmax {
       for (let q = 0; q < count; q++) {
         const st = states[q];
         for (let j = 0; j < topCount; j++) {
-          const w = topWeights[j * count + q] * rescale[q];
-          if (w > st.top[0]) st.enterTop(w, rowPosition(ranges, topRows[j * count + q]));
+          const w = topWeights[q * topCount + j] * rescale[q];
+          if (w > st.top[0]) st.enterTop(w, rowPosition(ranges, topRows[q * topCount + j]));
         }
         kernels.foldGenusSums(weights.subarray(q * qs), ss, ranges, genusOf, rescale[q], st.genusApprox);
       }

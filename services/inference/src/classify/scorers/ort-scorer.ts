@@ -25,9 +25,10 @@ const EXP_RELATIVE_ERROR = 16 * UNIT_ROUNDOFF_F32;
 /**
  * The screening graph, query-major: logits[q, r] = queries[q] · species[r] (float32 Gemm with transB; the queries
  * come pre-scaled by logitScale), each query's max over the chunk, weights exp(logits − max + 87), their top k and
- * each image's smallest weight (the engine's fast path needs it to be a normal float32). Query-major keeps each image's scores contiguous, so the max, exp and top-k run
- * along rows: with species-major logits (MatMul species · queriesᵀ) that tail cost as much as the GEMM itself
- * (28 against 17 ms per image and 1 M species at batch 32, test/bench/inference/classify/prototype).
+ * each image's smallest weight (the engine's fast path needs it to be a normal float32). Query-major keeps each
+ * image's scores contiguous, so the max, exp and top-k run along rows: with species-major logits (MatMul
+ * species · queriesᵀ) that tail cost as much as the GEMM itself (28 against 17 ms per image and 1 M species at
+ * batch 32, test/bench/inference/classify/prototype).
  */
 export function screeningModel(dim: number, topK = DEFAULT_TRACKED): Uint8Array {
   return writeOnnxModel({
@@ -120,27 +121,15 @@ export class OrtSpeciesScorer implements SpeciesScorer {
       queries: new ort.Tensor('float32', scaled, [queryCount, dim]),
       species: new ort.Tensor('float32', speciesRows(index, ranges, rows), [rows, dim]),
     });
-    // The engine reads the top lists species-major (topCount × queries): a transpose of a few hundred values.
-    const topCount = out.top_weights.dims[1];
-    const topWeights = new Float32Array(topCount * queryCount);
-    const topRows = new Int32Array(topCount * queryCount);
-    const weightsIn = out.top_weights.data as Float32Array;
-    const rowsIn = out.top_rows.data as BigInt64Array;
-    for (let q = 0; q < queryCount; q++) {
-      for (let j = 0; j < topCount; j++) {
-        topWeights[j * queryCount + q] = weightsIn[q * topCount + j];
-        topRows[j * queryCount + q] = Number(rowsIn[q * topCount + j]);
-      }
-    }
     return {
       queryStride: rows,
       speciesStride: 1,
       chunkMax: out.chunk_max.data as Float32Array,
       weights: out.weights.data as Float32Array,
       weightOffset: WEIGHT_OFFSET,
-      topWeights,
-      topRows,
-      topCount,
+      topWeights: out.top_weights.data as Float32Array,
+      topRows: Int32Array.from(out.top_rows.data as BigInt64Array, Number),
+      topCount: out.top_weights.dims[1],
       minWeights: out.min_weights.data as Float32Array,
     };
   }

@@ -19,9 +19,9 @@ export interface ScoredChunk {
   readonly weightOffset?: number;
   readonly chunkMax?: Float32Array | Float64Array;
   /**
-   * Optional, with `weights`: the `topK` largest weights of the chunk per query (topK × queries, species-major), and
-   * per query the smallest weight. With both, and no weight below FLT_MIN (subnormal or zero), the engine's
-   * per-species work is a single add.
+   * Optional, with `weights`: the `topK` largest weights of the chunk per query (queries × topK, each query's list
+   * contiguous), and per query the smallest weight. With both, and no weight below FLT_MIN (subnormal or zero), the
+   * engine's per-species work is a single add.
    */
   readonly topWeights?: Float32Array;
   /** Row (within the chunk) of each top weight. */
