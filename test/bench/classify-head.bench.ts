@@ -74,7 +74,7 @@ function readOptions({ args, quick }: BenchContext): Options {
     batch: args.count("batch", 32),
     dataDir: args.string("data-dir", join(tmpdir(), "arbor-bench-classify-head")),
     python: args.string("python", "/usr/bin/python3"),
-    openblasCoretype: args.string("openblas-coretype", "inherit"),
+    openblasCoretype: args.string("openblas-coretype", "auto"),
     torchExactness: !args.flag("no-torch-exactness"),
     kernels: !args.flag("no-kernels"),
   };
@@ -343,7 +343,8 @@ const benchmark: Benchmark = {
     "--no-torch-exactness     skip PyTorch on every query (timing rounds only)",
     "--no-kernels             skip the screening-kernel comparison (float32 / int8 / torch.matmul on one chunk)",
     `--data-dir DIR           default ${join(tmpdir(), "arbor-bench-classify-head")}`,
-    "--python /usr/bin/python3 --openblas-coretype inherit",
+    "--python /usr/bin/python3",
+    "--openblas-coretype auto  auto: OPENBLAS_CORETYPE unset, OpenBLAS picks its kernels for this CPU; inherit: keep the environment's; or a kernel family (Haswell, SkylakeX, Cooperlake, Zen …)",
     "--quick                  20k species, 64 queries",
   ],
   run,

@@ -53,7 +53,7 @@ function readOptions({ args, quick }: BenchContext): Options {
   const inputs = args.string("inputs", "photos");
   if (inputs !== "photos" && inputs !== "random") throw new BenchUsageError(`--inputs must be photos or random, got '${inputs}'`);
   const precisions = args.string("precisions", "all");
-  const ortSpinning = args.string("ort-spinning", "on");
+  const ortSpinning = args.string("ort-spinning", "off");
   if (ortSpinning !== "on" && ortSpinning !== "off") throw new BenchUsageError(`--ort-spinning must be on or off, got '${ortSpinning}'`);
   const survey = args.string("coretype-survey", quick ? "none" : "auto,Haswell,SkylakeX,Cooperlake,Zen");
   const options: Options = {
@@ -66,7 +66,7 @@ function readOptions({ args, quick }: BenchContext): Options {
     precisions: precisions === "all" ? null : precisions.split(",").map((p) => p.trim()),
     threads: args.count("threads", 2),
     python: args.string("python", "/usr/bin/python3"),
-    openblasCoretype: args.string("openblas-coretype", "inherit"),
+    openblasCoretype: args.string("openblas-coretype", "auto"),
     ompWaitPolicy: args.string("omp-wait-policy", "PASSIVE"),
     ortSpinning,
     survey: survey === "none" ? [] : survey.split(",").map((s) => s.trim()),
@@ -276,7 +276,7 @@ async function run(context: BenchContext): Promise<BenchReport> {
       `Package ${manifest.name} v${manifest.version}${manifest.isStandIn ? " (random weights, NOT BioCLIP 2: int8 accuracy on the real weights must be checked separately)" : ""}; PyTorch runs models/export's pure-torch CLIP with ${options.checkpoint.replace(`${resolve(".")}/`, "")} (weights fingerprint checked against the manifest).`,
       `Inputs: ${options.inputs === "photos" ? `the repository's test photographs through the service's open_clip preprocessing, mirrored copies past ${pixels.sources.filter((s) => !s.includes("mirrored")).length}` : `seeded random pixels (seed ${options.seed})`}${options.textBatch > 0 ? `; text: ${options.textBatch} prompts (CLIP's ImageNet templates around one label)` : ""}.`,
       `PyTorch ${torchInfo.torch}: ${torchInfo.threads} threads (torch.set_num_threads), ATen kernels ${torchInfo.cpuCapability}, BLAS ${torchInfo.blas.openblas.config ?? "NOT OpenBLAS"} (${torchInfo.blas.openblas.threads ?? "?"} threads), OPENBLAS_CORETYPE ${torchInfo.blas.OPENBLAS_CORETYPE ?? "unset"}, OMP_WAIT_POLICY ${torchInfo.blas.OMP_WAIT_POLICY ?? "unset"}, GEMM ${torchInfo.blas.gemmGflops} GFLOP/s at start.`,
-      `ONNX Runtime ${ORT_VERSION} CPU provider with the inference service's session options (graph optimisation 'all', sequential, intraOpNumThreads ${options.threads})${options.ortSpinning === "off" ? " plus session.intra_op.allow_spinning 0" : ", thread-pool spinning on (ONNX Runtime's default)"}.`,
+      `ONNX Runtime ${ORT_VERSION} CPU provider with the inference service's session options (graph optimisation 'all', sequential, intraOpNumThreads ${options.threads})${options.ortSpinning === "off" ? ", idle pool threads sleeping (the service's default, INFERENCE_SPIN_WAIT=off)" : ", thread-pool spinning on (--ort-spinning on)"}.`,
       "fp16 files are meant for CUDA: on CPU, ONNX Runtime computes them in fp32 between inserted casts, so they cannot be faster than fp32 here.",
       "Other sessions share this machine: absolute times are noisy (load averages per phase are in the JSON); ratios come from runs interleaved in the same rounds.",
     ];
@@ -315,12 +315,12 @@ const encoder: Benchmark = {
     "--precisions all         ONNX files to run, e.g. fp32,int8 (default: every precision in the manifest)",
     "--threads 2              torch.set_num_threads and ONNX Runtime intraOpNumThreads",
     "--python /usr/bin/python3",
-    "--openblas-coretype inherit   inherit | auto (unset) | a kernel family (Haswell, SkylakeX, Cooperlake, Zen …) for the PyTorch anchor",
+    "--openblas-coretype auto  auto: OPENBLAS_CORETYPE unset, OpenBLAS picks its kernels for this CPU; inherit: keep the environment's; or a kernel family (Haswell, SkylakeX, Cooperlake, Zen …)",
     "--coretype-survey LIST   OPENBLAS_CORETYPE values to time GEMM with first (default auto,Haswell,SkylakeX,Cooperlake,Zen; none to skip)",
     "--survey-rounds 3",
     "--inputs photos          photos (test/fixtures/images, service preprocessing) or random (seeded pixels, --seed)",
     "--omp-wait-policy PASSIVE  OMP_WAIT_POLICY for the PyTorch worker (inherit: leave the environment)",
-    "--ort-spinning on        off: session.intra_op.allow_spinning 0 (faster when other work shares the cores)",
+    "--ort-spinning off       the service's default (INFERENCE_SPIN_WAIT): idle pool threads sleep; on: they spin (ONNX Runtime's own default)",
     "--settle-ms 300          pause before each timed call",
     "--quick                  batch 1, 2 rounds, text batch 8, no survey",
   ],

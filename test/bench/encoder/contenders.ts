@@ -42,7 +42,11 @@ export interface OrtEncoder {
   openMs: number;
 }
 
-/** Opens one encoder of the package with the inference service's own CPU session options (plus, optionally, no spinning). */
+/**
+ * Opens one encoder of the package with the inference service's own CPU session options. `spinning` is the service's
+ * INFERENCE_SPIN_WAIT (off there by default). Several sessions are open at once here: with spinning on, one session's
+ * idle threads spin while the next one runs and take its cores.
+ */
 export async function openOrtEncoder(
   packageDir: string,
   manifest: PackageManifest,
@@ -52,9 +56,7 @@ export async function openOrtEncoder(
   spinning: boolean,
 ): Promise<OrtEncoder> {
   const file = encoderFile(manifest, role, precision).path;
-  const options = sessionOptions(["cpu"], { providers: ["cpu"], intraOpThreads: threads, interOpThreads: 1, spinWait: true, cudaDeviceId: 0 });
-  // Idle pool threads spin by default; on cores shared with other work that steals time from the ones computing.
-  if (!spinning) options.extra = { ...options.extra, session: { intra_op: { allow_spinning: "0" } } };
+  const options = sessionOptions(["cpu"], { providers: ["cpu"], intraOpThreads: threads, interOpThreads: 1, spinWait: spinning, cudaDeviceId: 0 });
   const start = performance.now();
   const session = await ort.InferenceSession.create(join(packageDir, file), options);
   return { precision, file, session, openMs: performance.now() - start };
