@@ -77,7 +77,7 @@ export class ClassifierHost {
       embedTexts: (texts: readonly string[]) => embedTextsInChunks(model, texts, config.maxQueue),
     };
     const previous = this.#state?.catalog;
-    const state: CatalogState = { model, status: 'loading', loading: loadSpeciesCatalog(textModel, source, log) };
+    const state: CatalogState = { model, status: 'loading', loading: loadSpeciesCatalog(textModel, source, log, { spinWait: config.spinWait }) };
     this.#state = state;
     // Jobs already queued may still use the previous catalog: close it behind them in the lane.
     if (previous) this.run(() => previous.close()).catch(() => previous.close());

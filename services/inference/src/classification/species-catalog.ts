@@ -71,7 +71,17 @@ async function loadCandidates(model: SpeciesTextModel, source: CatalogSource, re
   return loadSpeciesIndex(cached.dir, { dim: model.embeddingDim, reporter });
 }
 
-export async function loadSpeciesCatalog(model: SpeciesTextModel & { logitScale: number }, source: CatalogSource, logger: Logger): Promise<SpeciesCatalog> {
+export interface CatalogSessionSettings {
+  /** INFERENCE_SPIN_WAIT, for the screening session as for the encoders. */
+  spinWait: boolean;
+}
+
+export async function loadSpeciesCatalog(
+  model: SpeciesTextModel & { logitScale: number },
+  source: CatalogSource,
+  logger: Logger,
+  sessions: CatalogSessionSettings,
+): Promise<SpeciesCatalog> {
   const reporter = logReporter(logger);
   const loaded = await loadCandidates(model, source, reporter);
   const madeBy = loaded.madeBy?.textEncoderSha256;
@@ -79,7 +89,7 @@ export async function loadSpeciesCatalog(model: SpeciesTextModel & { logitScale:
     logger.warn({ dir: source.dir }, 'the species embeddings were made by another text encoder than the loaded model’s');
   }
   if (loaded.skippedColumns > 0) logger.warn({ skippedColumns: loaded.skippedColumns }, 'labelled species with all-zero embeddings are left out');
-  const ortScorer = loaded.index.size >= ORT_SCREENING_FROM_SPECIES ? new OrtSpeciesScorer() : undefined;
+  const ortScorer = loaded.index.size >= ORT_SCREENING_FROM_SPECIES ? new OrtSpeciesScorer({ spinWait: sessions.spinWait }) : undefined;
   const classifier = new TreeOfLifeClassifier(loaded.index, { logitScale: model.logitScale, scorer: ortScorer ?? new JsSpeciesScorer() });
   const description: CatalogDescription = {
     source: source.kind,

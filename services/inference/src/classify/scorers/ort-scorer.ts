@@ -8,6 +8,12 @@ export interface OrtSpeciesScorerOptions {
   /** Species rows per run. 65,536 rows × 768 = 192 MiB of species data and 256 KiB of logits per image. */
   readonly chunkRows?: number;
   readonly intraOpNumThreads?: number;
+  /**
+   * Let ONNX Runtime's idle pool threads spin between parallel sections (its own default). Off unless asked, as in the
+   * inference service (INFERENCE_SPIN_WAIT): a spinning session's idle threads take the cores that other sessions of
+   * the process need for their runs.
+   */
+  readonly spinWait?: boolean;
   /** For deployments that configure sessions centrally (execution providers, threads). */
   readonly createSession?: (model: Uint8Array) => Promise<ort.InferenceSession>;
 }
@@ -97,13 +103,7 @@ export class OrtSpeciesScorer implements SpeciesScorer {
     let s = this.sessions.get(key);
     if (!s) {
       const model = screeningModel(dim, topK);
-      s = this.options.createSession
-        ? this.options.createSession(model)
-        : ort.InferenceSession.create(model, {
-            intraOpNumThreads: this.options.intraOpNumThreads ?? 0,
-            executionMode: 'sequential',
-            graphOptimizationLevel: 'all',
-          });
+      s = this.options.createSession ? this.options.createSession(model) : ort.InferenceSession.create(model, screeningSessionOptions(this.options));
       this.sessions.set(key, s);
     }
     return s;
@@ -138,6 +138,16 @@ export class OrtSpeciesScorer implements SpeciesScorer {
     for (const s of this.sessions.values()) await (await s).release();
     this.sessions.clear();
   }
+}
+
+/** Session options of the screening graph when the scorer creates its own sessions. */
+export function screeningSessionOptions(options: OrtSpeciesScorerOptions): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: options.intraOpNumThreads ?? 0,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    ...(options.spinWait ? {} : { extra: { 'session.intra_op.allow_spinning': '0' } }),
+  };
 }
 
 /** The rows of a chunk: a zero-copy view when it is one range (the common case), else gathered into one buffer. */
