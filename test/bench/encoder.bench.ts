@@ -4,10 +4,9 @@
  * machine, interleaved in one run. Needs Debian's /usr/bin/python3 with python3-torch and
  * libopenblas0-pthread, and a package with its checkpoint, by default the random ViT-L/14 one:
  *
- *   cd models/export && /usr/bin/python3 -m arbor_export.export --random-init --seed 0 --config vit-l-14 --fp16 \
+ *   cd models/export && /usr/bin/python3 -m arbor_export.export --random-init --seed 0 --config vit-l-14 --int8 \
  *     --name vit-l-14-random --version 1 --out ../build/vit-l-14-random \
  *     --write-checkpoint ../build/vit-l-14-random-ckpt/open_clip_pytorch_model.bin
- *   /usr/bin/python3 -m arbor_export.quantize --package ../build/vit-l-14-random
  *   cd ../.. && npm run bench -- encoder
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";

@@ -25,6 +25,7 @@ import torch
 
 from . import checkpoint as ckpt
 from .fp16 import convert_to_fp16
+from .fuse_attention import FUSED_OP, fuse_encoder_file
 from .manifest import PREPROCESSING_MODES, PackageFile, build_manifest, describe_file, tokenizer_section
 from .model import CONFIGS
 from .onnx_export import OPSET, export_encoder, op_histogram, save_model
@@ -57,6 +58,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--int8", nargs="?", const=",".join(ENCODER_ROLES), metavar="ROLES",
                    help="also write int8 encoders (*.int8.onnx, dynamic quantisation for CPU, as arbor_export.quantize "
                         "with its defaults); ROLES: comma-separated, default both (image_encoder,text_encoder)")
+    p.add_argument("--attention", choices=["fused", "standard"], default="fused",
+                   help=f"fp32 encoders: fused = each block's attention as onnxruntime's {FUSED_OP} (faster; onnxruntime "
+                        "only), standard = plain ONNX ops. fp16 and int8 files always use the standard graph")
     p.add_argument("--external-data", choices=["auto", "always", "never"], default="auto",
                    help="weights in a separate <file>.data: auto = only past protobuf's 2 GB limit")
     p.add_argument("--tokenizer-file", type=Path, default=DEFAULT_TOKENIZER, help="merges file to fingerprint")
@@ -152,7 +156,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 if written.external_data:
                     written.external_data.unlink()
             else:
-                entries.append(PackageFile(fp32_path.name, role, "fp32"))
+                contrib_ops = (FUSED_OP,) if args.attention == "fused" else ()
+                entries.append(PackageFile(fp32_path.name, role, "fp32", contrib_ops=contrib_ops))
                 if written.external_data:
                     entries.append(PackageFile(written.external_data.name, "external_data", "fp32", fp32_path.name))
             if args.fp16:
@@ -178,6 +183,16 @@ def main(argv: Optional[List[str]] = None) -> int:
                 entries.append(int8_file)
                 timings[f"{role}_int8_s"] = time.perf_counter() - t0
                 log(f"{describe_report(role, report, (staging / int8_file.path).stat().st_size)} in {timings[f'{role}_int8_s']:.1f}s")
+            if args.attention == "fused" and not args.no_fp32:
+                # After the int8 pass, which needs the standard graph's QKV MatMuls.
+                t0 = time.perf_counter()
+                heads, layers = (cfg.vision_heads, cfg.vision_layers) if role == "image_encoder" else (cfg.text_heads, cfg.text_layers)
+                fusion = fuse_encoder_file(fp32_path, heads, layers, args.external_data)
+                if role in quantization:
+                    quantization[role]["fromGraph"] = "the standard fp32 graph, before attention fusion"  # type: ignore[index]
+                timings[f"{role}_fuse_s"] = time.perf_counter() - t0
+                log(f"{role}: fp32 attention fused into {FUSED_OP} in {fusion.fused} blocks ({fusion.causal} causal) "
+                    f"in {timings[f'{role}_fuse_s']:.1f}s")
 
         tokenizer_ref = args.tokenizer_ref or os.path.relpath(args.tokenizer_file.resolve(), out)
         manifest = build_manifest(

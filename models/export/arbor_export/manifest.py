@@ -6,7 +6,7 @@ import datetime as _dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from .checkpoint import file_sha256
 from .model import ClipConfig
@@ -35,6 +35,7 @@ class PackageFile:
     role: str  # image_encoder | text_encoder | external_data
     precision: str  # fp32 | fp16 | int8
     data_for: Optional[str] = None  # for external_data: the .onnx file it belongs to
+    contrib_ops: Tuple[str, ...] = ()  # operators outside the ONNX standard (only onnxruntime runs them)
 
 
 def describe_file(package_dir: Path, entry: PackageFile) -> Dict[str, object]:
@@ -48,6 +49,8 @@ def describe_file(package_dir: Path, entry: PackageFile) -> Dict[str, object]:
     }
     if entry.data_for is not None:
         described["dataFor"] = entry.data_for
+    if entry.contrib_ops:
+        described["contribOps"] = list(entry.contrib_ops)
     return described
 
 

@@ -35,6 +35,14 @@ def render_readme(manifest: Dict[str, object]) -> str:
     ]
     for entry in files:
         lines.append(f"| `{entry['path']}` | {entry['role']} | {entry['precision']} | {_size(int(entry['bytes']))} |")
+    fused = [str(entry["path"]) for entry in files if entry.get("contribOps")]
+    if fused:
+        lines += [
+            "",
+            f"{', '.join(f'`{path}`' for path in fused)}: each attention block is onnxruntime's fused "
+            "`com.microsoft.Attention` (manifest `contribOps`), which only onnxruntime runs (CPU and CUDA);",
+            "`--attention standard` at export writes plain ONNX instead. fp16 and int8 files are always plain ONNX.",
+        ]
     lines += [
         "",
         "`manifest.json` holds the sha256 of each file, the preprocessing (mode, mean, std,",
@@ -55,6 +63,8 @@ def render_readme(manifest: Dict[str, object]) -> str:
     int8_roles = [str(entry["role"]) for entry in files if entry["precision"] == "int8" and entry["role"] != "external_data"]
     if random_init:
         int8_option = f" --int8 {','.join(int8_roles)}" if int8_roles else ""
+        if not any(entry.get("contribOps") for entry in files):
+            int8_option += " --attention standard"
         lines += [
             "```",
             f"cd models/export && /usr/bin/python3 -m arbor_export.export --random-init --seed {random_init['seed']} \\",

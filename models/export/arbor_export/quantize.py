@@ -37,6 +37,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from .fuse_attention import FUSED_OP, uses_fused_attention
 from .manifest import PackageFile, describe_file
 from .onnx_export import save_model
 from .package_readme import render_readme
@@ -245,6 +246,10 @@ def write_int8_encoder(package: Path, source: Dict[str, object], options: Int8Op
     role = str(source["role"])
     target = package / f"{role}.int8.onnx"
     fp32 = onnx.load(str(package / str(source["path"])))
+    if uses_fused_attention(fp32):
+        raise SystemExit(f"{source['path']}: its attention is fused into {FUSED_OP}, whose QKV weights this quantiser "
+                         "cannot reach; quantise the portable graph instead: re-export with --int8 (it quantises "
+                         "before fusing) or with --attention standard")
     int8, report = quantize_dynamic(fp32, per_channel=options.per_channel, op_format=options.op_format,
                                      quantize_projection=options.quantize_projection)
     del fp32

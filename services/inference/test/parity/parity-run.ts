@@ -11,8 +11,10 @@ export interface PackageFileEntry {
   sha256: string;
   bytes: number;
   role: 'image_encoder' | 'text_encoder' | 'external_data';
-  precision: 'fp32' | 'fp16';
+  precision: 'fp32' | 'fp16' | 'int8';
   dataFor?: string;
+  /** Non-standard operators the file uses (fused fp32 encoders: com.microsoft.Attention, onnxruntime only). */
+  contribOps?: string[];
 }
 
 /** The manifest fields the parity check reads (models/export/arbor_export/manifest.py writes them all). */

@@ -72,6 +72,17 @@ describe('arbor-standin-v1 package', () => {
     expect(total).toBeLessThanOrEqual(MAX_PACKAGE_BYTES);
   });
 
+  it('declares the fused attention of its fp32 encoders, which the parity checks below run', async () => {
+    for (const role of ['image_encoder', 'text_encoder'] as const) {
+      const entry = manifest.files.find((f) => f.role === role && f.precision === 'fp32')!;
+      expect(entry.contribOps, entry.path).toEqual(['com.microsoft.Attention']);
+      // The op's domain is stored as a plain string in the protobuf.
+      expect((await readFile(path.join(PACKAGE_DIR, entry.path))).includes('com.microsoft'), entry.path).toBe(true);
+    }
+    const int8 = manifest.files.find((f) => f.precision === 'int8')!;
+    expect(int8.contribOps, 'int8 files are plain ONNX').toBeUndefined();
+  });
+
   it('matches the weights the fixtures were computed with', () => {
     expect(loaded.fixture.package.stateDictSha256).toBe(manifest.source.stateDictSha256);
   });
