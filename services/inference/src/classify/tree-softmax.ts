@@ -57,6 +57,24 @@ const BAND_COMPACT_SLACK = 1024;
 const ROUND_STEP = Math.exp(-3);
 /** Smallest normal float32. */
 const FLT_MIN = 1.1754943508222875e-38;
+/**
+ * Relative slack for float64 sums of up to ≈9e6 positive terms (γ_n at u = 2⁻⁵³ stays below it): the genus and
+ * partition sums of approximate weights are themselves float64 sums.
+ */
+const FLOAT64_SUM_SLACK = 1e-9;
+
+/**
+ * Bound on how far the approximate partition, and any group's approximate sum, can be from the exact one when the
+ * species not rescored carry approximate mass `rest` and every approximate weight is within relative `w` of its
+ * float64 value: the exact remainder U is at most rest / (1 − w), so each error is at most w·U. The same bound, over
+ * the approximate partition z̃, bounds every probability: with ΔB the error on a group's own approximate species and
+ * ΔC on the others', p̃ − p = ((1 − p)·ΔB − p·ΔC) / z̃, at most w·max(B, C) / z̃ ≤ w·U / z̃. (Bounding the numerator
+ * and the partition separately would count the group's error twice.)
+ */
+export function restMassError(w: number, rest: number): number {
+  return (w / (1 - w) + FLOAT64_SUM_SLACK) * rest;
+}
+
 /** Scratch for massFloor (synchronous, so one pair serves every image). */
 const MASS_SCRATCH = new Float64Array(BUCKET_COUNT);
 const COUNT_SCRATCH = new Float64Array(BUCKET_COUNT);
@@ -393,7 +411,7 @@ export class TreeSoftmax {
    * stays within what `tolerance` allows. Found over a histogram of genus mean weights (cheap: once per genus).
    */
   private massFloor(total: number): number {
-    const budget = (this.settings.tolerance * total) / (2 * Math.max(this.bound.weight, 1e-300));
+    const budget = (this.settings.tolerance * total) / restMassError(this.bound.weight, 1);
     const below = MASS_SCRATCH;
     const counts = COUNT_SCRATCH;
     kernels.genusHistogram(this.genusApprox, this.genusPending, below, counts);
@@ -425,9 +443,9 @@ export class TreeSoftmax {
 
   /** Bound on the absolute error of any probability this image reports. */
   get errorBound(): number {
-    const screening = (2 * this.bound.weight * this.restMass) / this.partitionValue;
+    const screening = restMassError(this.bound.weight, this.restMass) / this.partitionValue;
     // With min_prob unsettled, a sum may lack species never rescored: at most all the approximate mass.
-    const unsettledMinProb = this.settings.minProb > 0 && !this.minProbSettled ? (this.restMass * (1 + this.bound.weight)) / this.partitionValue : 0;
+    const unsettledMinProb = this.settings.minProb > 0 && !this.minProbSettled ? (this.restMass + restMassError(this.bound.weight, this.restMass)) / this.partitionValue : 0;
     return Math.max(screening, unsettledMinProb + screening);
   }
 
@@ -532,10 +550,10 @@ export class TreeSoftmax {
     const k = this.speciesK();
     const kth = this.exactLogit.length >= k ? kthLargest(Float64Array.from(this.exactLogit), k) : -Infinity;
     this.speciesSettled = restUpper === -Infinity || kth > restUpper + bound.logit;
-    this.massSettled = (2 * bound.weight * restMass) / z <= settings.tolerance;
+    this.massSettled = restMassError(bound.weight, restMass) / z <= settings.tolerance;
     this.minProbSettled = true;
     if (settings.minProb > 0 && restUpper !== -Infinity) {
-      const zLow = z - 2 * bound.weight * restMass;
+      const zLow = z - restMassError(bound.weight, restMass);
       this.minProbSettled = restUpper + bound.logit - this.ref < Math.log(settings.minProb * zLow);
     }
     return this.speciesSettled && this.massSettled && this.minProbSettled;
@@ -604,10 +622,10 @@ export class TreeSoftmax {
         if (this.exactWeight[j] > cut) mass[index.genusOf[this.exactPosition[j]]] += this.exactWeight[j];
       }
       if (!this.minProbSettled) {
-        for (let g = 0; g < mass.length; g++) if (this.genusApprox[g] > 0) error[g] = this.genusApprox[g] * (1 + bound.weight);
+        for (let g = 0; g < mass.length; g++) if (this.genusApprox[g] > 0) error[g] = this.genusApprox[g] + restMassError(bound.weight, this.genusApprox[g]);
       }
     } else {
-      kernels.genusTotals(this.genusApprox, this.genusExact, bound.weight, mass, error);
+      kernels.genusTotals(this.genusApprox, this.genusExact, restMassError(bound.weight, 1), mass, error);
     }
     for (let r = GENUS_RANK - 1; r >= 0; r--) {
       const child = totals[r + 1];
@@ -653,7 +671,7 @@ export class TreeSoftmax {
     if (needAnswer) {
       const g = top[0];
       const z = this.partitionValue;
-      const zErr = 2 * this.bound.weight * this.restMass;
+      const zErr = restMassError(this.bound.weight, this.restMass);
       const low = (mass[g] - error[g]) / (z + zErr);
       const high = (mass[g] + error[g]) / Math.max(z - zErr, Number.MIN_VALUE);
       const t = this.settings.threshold!;
