@@ -310,6 +310,7 @@ export async function startInferenceServer(context: ServiceContext, routes: Rout
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, modelLoad: config.modelLoad }, 'inference service listening');
+  logger.flush(); // supervisors and tests read the address from this line
   if (config.modelLoad === 'eager') host.load().catch(() => undefined); // the host logs the failure; readiness reports it
 
   let closing: Promise<void> | undefined;
