@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_MAX_RESCORED, DEFAULT_TOLERANCE } from "../../services/inference/src/classify/index.ts";
+import { DEFAULT_MAX_RESCORED, DEFAULT_TOLERANCE, NativeSpeciesScorer } from "../../services/inference/src/classify/index.ts";
 import { BenchUsageError, formatCount } from "./lib/args.ts";
 import type { BenchContext, BenchReport, Benchmark } from "./lib/benchmark.ts";
 import { loadAverage } from "./lib/machine.ts";
@@ -55,7 +55,8 @@ interface Options {
 }
 
 function readOptions({ args, quick }: BenchContext): Options {
-  const scorer = args.string("scorer", "ort");
+  // The product's choice (chooseScorer): the native known-order kernel where it runs, else ONNX Runtime.
+  const scorer = args.string("scorer", NativeSpeciesScorer.unavailable() === undefined ? "native" : "ort");
   if (!ENGINE_SCORERS.includes(scorer as EngineScorerName)) throw new BenchUsageError(`--scorer must be one of ${ENGINE_SCORERS.join(", ")}`);
   const tolerance = args.string("tolerance", "default");
   const options: Options = {
@@ -335,7 +336,7 @@ const benchmark: Benchmark = {
     "--rounds 2               further timing rounds after the exactness pass",
     "--timed-queries 128      queries per timing round at --batch; --batch1-queries 4 at batch 1",
     "--k 5                    top-k per rank",
-    "--scorer ort             Arbor's screening scorer: ort (ONNX Runtime float32) or js (float64, slow)",
+    "--scorer native          Arbor's screening scorer: native (the addon's known-order float32 kernel; the default where it runs, as in the service), ort (ONNX Runtime float32 SGEMM) or js (float64, slow)",
     `--tolerance default      Arbor's absolute probability tolerance (the engine's default: ${DEFAULT_TOLERANCE})`,
     "--threads 2              ONNX Runtime intra-op threads and torch.set_num_threads",
     "--query-noise 4          σ of the query noise (cosine to the drawn species ≈ 1/√(1+σ²))",

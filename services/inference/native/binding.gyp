@@ -2,8 +2,9 @@
   "targets": [
     {
       "target_name": "arbor_classify_kernels",
-      "sources": ["classify_kernels.c"],
-      "cflags": ["-O3", "-std=c11", "-ffp-contract=off", "-fno-fast-math", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+      "sources": ["classify_kernels.c", "screening_kernel.c"],
+      "libraries": ["-lm", "-lmvec", "-pthread"],
+      "cflags": ["-O3", "-std=gnu11", "-pthread", "-ffp-contract=off", "-fno-fast-math", "-Wall", "-Wextra", "-Wno-unused-parameter"]
     }
   ]
 }

@@ -7,40 +7,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "napi_args.h"
+
 #define FLT_MIN_VALUE 1.1754943508222875e-38
 
-// The data and element count of a typed-array argument of the expected type, or a thrown TypeError.
-static int typed_arg(napi_env env, napi_value value, napi_typedarray_type want, const char* name, void** data, size_t* length) {
-  bool is_typed = false;
-  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) {
-    napi_throw_type_error(env, "ARBOR_NATIVE", name);
-    return 0;
-  }
-  napi_typedarray_type type;
-  if (napi_get_typedarray_info(env, value, &type, length, data, NULL, NULL) != napi_ok || type != want) {
-    napi_throw_type_error(env, "ARBOR_NATIVE", name);
-    return 0;
-  }
-  return 1;
-}
-
-static int int_arg(napi_env env, napi_value value, const char* name, int64_t* out) {
-  if (napi_get_value_int64(env, value, out) != napi_ok || *out < 0) {
-    napi_throw_type_error(env, "ARBOR_NATIVE", name);
-    return 0;
-  }
-  return 1;
-}
-
-// Exactly `count` arguments into argv, or a thrown TypeError naming the function.
-static int args(napi_env env, napi_callback_info info, size_t count, napi_value* argv, const char* message) {
-  size_t argc = count;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != count) {
-    napi_throw_type_error(env, "ARBOR_NATIVE", message);
-    return 0;
-  }
-  return 1;
-}
 
 // foldGenusSums(weights: Float32Array, stride, ranges: Int32Array, genusOf: Int32Array, rescale, sums: Float64Array):
 // one image's weights (row i at weights[i·stride], rows numbering the ranges in order) summed per run of one genus in
@@ -378,6 +348,8 @@ NAPI_MODULE_INIT() {
       {"genusHistogram", NULL, GenusHistogram, NULL, NULL, NULL, napi_enumerable, NULL},
       {"topGroups", NULL, TopGroups, NULL, NULL, NULL, napi_enumerable, NULL},
       {"reachingGroups", NULL, ReachingGroups, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"screenChunk", NULL, ScreenChunk, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"screenChunkSupported", NULL, ScreenChunkSupported, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(methods) / sizeof(methods[0]), methods) != napi_ok) return NULL;
   return exports;

@@ -3,7 +3,7 @@
 // cached on disk, keyed by that encoder), so the service and the CLI give the same answers.
 import path from 'node:path';
 
-import { JsSpeciesScorer, OrtSpeciesScorer, TreeOfLifeClassifier } from '../classify/index.ts';
+import { chooseScorer, TreeOfLifeClassifier } from '../classify/index.ts';
 import { speciesEmbeddingsFor, type SpeciesTextModel } from '../cli/species/species-cache.ts';
 import { readSpeciesList } from '../cli/species/species-list.ts';
 import { loadSpeciesIndex, type LoadedSpecies } from '../cli/species/species-source.ts';
@@ -36,10 +36,6 @@ export interface SpeciesCatalog {
   readonly description: CatalogDescription;
   close(): Promise<void>;
 }
-
-// From this many candidates the screening pass runs as an ONNX Runtime GEMM; below it the float64 TypeScript loop
-// (≈1 µs per species per image) is fast enough and needs no session. Same threshold as the CLI.
-const ORT_SCREENING_FROM_SPECIES = 20_000;
 
 /** Progress of catalog loading as structured log lines (every 10 % at most). */
 export function logReporter(logger: Logger): Reporter {
@@ -89,16 +85,16 @@ export async function loadSpeciesCatalog(
     logger.warn({ dir: source.dir }, 'the species embeddings were made by another text encoder than the loaded model’s');
   }
   if (loaded.skippedColumns > 0) logger.warn({ skippedColumns: loaded.skippedColumns }, 'labelled species with all-zero embeddings are left out');
-  const ortScorer = loaded.index.size >= ORT_SCREENING_FROM_SPECIES ? new OrtSpeciesScorer({ spinWait: sessions.spinWait }) : undefined;
-  const classifier = new TreeOfLifeClassifier(loaded.index, { logitScale: model.logitScale, scorer: ortScorer ?? new JsSpeciesScorer() });
+  const scorer = chooseScorer(loaded.index, { spinWait: sessions.spinWait });
+  const classifier = new TreeOfLifeClassifier(loaded.index, { logitScale: model.logitScale, scorer });
   const description: CatalogDescription = {
     source: source.kind,
     name: path.basename(source.kind === 'species-embeddings' ? source.dir : source.file),
     species: loaded.index.size,
   };
   logger.info(
-    { ...description, scorer: ortScorer ? 'onnxruntime' : 'float64', kernels: kernels.name, ...(nativeKernelsUnavailable ? { nativeKernels: nativeKernelsUnavailable } : {}) },
+    { ...description, scorer: scorer.name, kernels: kernels.name, ...(nativeKernelsUnavailable ? { nativeKernels: nativeKernelsUnavailable } : {}) },
     'classifier ready',
   );
-  return { classifier, description, close: async () => ortScorer?.close() };
+  return { classifier, description, close: async () => scorer.close?.() };
 }

@@ -35,6 +35,8 @@ export {
 export type { SpeciesScorer, ScoredChunk, ScorerErrorBound } from './scorers/scorer.ts';
 export { JsSpeciesScorer } from './scorers/js-scorer.ts';
 export { OrtSpeciesScorer, screeningModel, type OrtSpeciesScorerOptions } from './scorers/ort-scorer.ts';
+export { NativeSpeciesScorer, type NativeSpeciesScorerOptions } from './scorers/native-scorer.ts';
+export { chooseScorer, FLOAT32_SCREENING_FROM_SPECIES } from './scorers/choose-scorer.ts';
 export {
   OfficialSpeciesEmbeddings,
   DEFAULT_BLOCK_COLUMNS,

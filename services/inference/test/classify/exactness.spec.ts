@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RANKS } from '../../src/classify/ranks.ts';
+import { NativeSpeciesScorer } from '../../src/classify/scorers/native-scorer.ts';
 import { OrtSpeciesScorer } from '../../src/classify/scorers/ort-scorer.ts';
 import { SpeciesIndex } from '../../src/classify/species-index.ts';
 import { TreeOfLifeClassifier, type ClassifyResult } from '../../src/classify/tree-classifier.ts';
@@ -124,6 +125,16 @@ describe('exactness on a larger tree screened in float32', () => {
     expect(genera[0].score - genera[1].score).toBeLessThan(1e-6 * genera[0].score);
     // Settling that took rescoring beyond the top species.
     expect(results[0].exactness.rescored).toBeGreaterThan(0);
+  });
+
+  it.skipIf(NativeSpeciesScorer.unavailable() !== undefined)('gives the same float64 answers with the native known-order scorer, rescoring less', async () => {
+    const ort = await new TreeOfLifeClassifier(index, { logitScale: LOGIT_SCALE, scorer: new OrtSpeciesScorer({ chunkRows: 4096 }) }).classify(queries, { rank: 'all', k: 5 });
+    const native = await new TreeOfLifeClassifier(index, { logitScale: LOGIT_SCALE, scorer: new NativeSpeciesScorer({ chunkRows: 4096 }) }).classify(queries, { rank: 'all', k: 5 });
+    checkAgainstFloat64(native, 5);
+    for (const r of native) expect(Object.values(r.exactness.certified).every(Boolean)).toBe(true);
+    // Its bound is ≈ 13× tighter, so the same tolerance needs no more float64 work than with ONNX Runtime.
+    const total = (results: ClassifyResult[]) => results.reduce((sum, r) => sum + r.exactness.rescored, 0);
+    expect(total(native)).toBeLessThanOrEqual(total(ort));
   });
 
   it('gives the whole float64 top-k order when asked to resolve it', async () => {

@@ -1,5 +1,6 @@
 import {
   JsSpeciesScorer,
+  NativeSpeciesScorer,
   OrtSpeciesScorer,
   RANKS,
   SpeciesIndex,
@@ -11,7 +12,7 @@ import type { Dataset } from "./synthetic-dataset.ts";
 import { GROUP_RANKS, groupName } from "./synthetic-tree.ts";
 import type { Top1 } from "./torch-head.ts";
 
-export const ENGINE_SCORERS = ["ort", "js"] as const;
+export const ENGINE_SCORERS = ["native", "ort", "js"] as const;
 export type EngineScorerName = (typeof ENGINE_SCORERS)[number];
 
 export interface EngineHead {
@@ -38,7 +39,12 @@ export function openEngineHead(dataset: Dataset, options: { scorer: EngineScorer
     lineages[p] = lineage;
   }
   const index = SpeciesIndex.fromColumns({ vectors: dataset.vectors, lineages, commonNames: new Array<string>(species).fill("") }, { dim: dataset.header.dim });
-  const scorer = options.scorer === "ort" ? new OrtSpeciesScorer({ intraOpNumThreads: options.threads }) : new JsSpeciesScorer();
+  const scorer =
+    options.scorer === "native"
+      ? new NativeSpeciesScorer({ threads: options.threads })
+      : options.scorer === "ort"
+        ? new OrtSpeciesScorer({ intraOpNumThreads: options.threads })
+        : new JsSpeciesScorer();
   const classifier = new TreeOfLifeClassifier(index, { logitScale: options.logitScale, scorer, ...(options.tolerance ? { tolerance: options.tolerance } : {}) });
   return { classifier, scorer, index, logitScale: options.logitScale, buildSeconds: (performance.now() - started) / 1000 };
 }

@@ -43,3 +43,26 @@ function chooseKernels(): ClassifyKernels {
 
 /** The kernels classification uses in this process. */
 export const kernels: ClassifyKernels = chooseKernels();
+
+/** The addon's screening kernel (no TypeScript twin: see scorers/native-scorer.ts). */
+export interface NativeScreening {
+  screenChunkSupported(): boolean;
+  screenChunk(
+    species: Float32Array,
+    queries: Float32Array,
+    dim: number,
+    offset: number,
+    threads: number,
+    chunkMax: Float32Array,
+    weights: Float32Array,
+    topWeights: Float32Array,
+    topRows: Int32Array,
+    minWeights: Float32Array,
+  ): void;
+}
+
+/** The screening kernel of the loaded native addon, or undefined when classification runs its TypeScript kernels. */
+export function nativeScreening(): NativeScreening | undefined {
+  return kernels.name === 'native' ? (kernels as unknown as NativeScreening) : undefined;
+}
+

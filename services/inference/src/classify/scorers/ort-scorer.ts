@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { rangeRows } from '../candidates.ts';
 import type { SpeciesIndex } from '../species-index.ts';
 import { writeOnnxModel, ONNX_FLOAT, ONNX_INT64 } from './onnx-graph-writer.ts';
-import { gamma, UNIT_ROUNDOFF_F32, type ScoredChunk, type ScorerErrorBound, type SpeciesScorer } from './scorer.ts';
+import { float32ScreeningBound, scaledQueries, speciesRows, UNIT_ROUNDOFF_F32, WEIGHT_OFFSET, type ScoredChunk, type ScorerErrorBound, type SpeciesScorer } from './scorer.ts';
 
 export interface OrtSpeciesScorerOptions {
   /** Species rows per run. 65,536 rows × 768 = 192 MiB of species data and 256 KiB of logits per image. */
@@ -18,11 +18,6 @@ export interface OrtSpeciesScorerOptions {
   readonly createSession?: (model: Uint8Array) => Promise<ort.InferenceSession>;
 }
 
-/**
- * Weights are exp(logit − chunk max + 87): at most e^87 ≈ 6e37 (below float32's 3.4e38), and a species stays a normal
- * float32 down to 174 logits below the max instead of 87, so the engine's fast path almost never meets a subnormal.
- */
-const WEIGHT_OFFSET = 87;
 /** Top weights the graph reports per chunk and query unless more are asked for (the engine tracks k + 25). */
 const DEFAULT_TRACKED = 32;
 /** Relative error of MLAS's vectorised float32 exp, with margin (it is accurate to a few ulp). */
@@ -87,15 +82,8 @@ export class OrtSpeciesScorer implements SpeciesScorer {
   }
 
   errorBound(logitScale: number, dim: number): ScorerErrorBound {
-    // Dot product of length dim in float32 (any order, with or without FMA): γ_dim·Σ|x_k y_k| ≤ γ_dim·‖x‖‖y‖ for
-    // unit vectors. Rounding the scaled float64 query to float32 adds u·‖x‖‖y‖.
-    // The engine also reads logits back from the float32 weights (ln w), which adds the exp's relative error.
-    // Shifting by the max and the offset rounds once more: u·(2·scale + offset).
-    const logit =
-      logitScale * (gamma(dim, UNIT_ROUNDOFF_F32) * (1 + UNIT_ROUNDOFF_F32) + 2 * UNIT_ROUNDOFF_F32) +
-      UNIT_ROUNDOFF_F32 * (4 * logitScale + WEIGHT_OFFSET) +
-      2 * EXP_RELATIVE_ERROR;
-    return { logit, weight: Math.expm1(logit) + EXP_RELATIVE_ERROR * Math.exp(logit) };
+    // MLAS accumulates each output sequentially over all dim terms (with or without FMA): γ_dim (float32ScreeningBound).
+    return float32ScreeningBound(logitScale, dim, EXP_RELATIVE_ERROR);
   }
 
   private session(dim: number, topK: number): Promise<ort.InferenceSession> {
@@ -114,8 +102,7 @@ export class OrtSpeciesScorer implements SpeciesScorer {
     // One graph per power of two of the tracked count, so that any k reuses a session.
     const tracked = Math.max(DEFAULT_TRACKED, 2 ** Math.ceil(Math.log2(Math.max(1, topK))));
     const session = await this.session(dim, tracked);
-    const scaled = new Float32Array(dim * queryCount);
-    for (let i = 0; i < scaled.length; i++) scaled[i] = logitScale * queries[i];
+    const scaled = scaledQueries(queries, queryCount, dim, logitScale);
     const rows = rangeRows(ranges);
     const out = await session.run({
       queries: new ort.Tensor('float32', scaled, [queryCount, dim]),
@@ -148,17 +135,4 @@ export function screeningSessionOptions(options: OrtSpeciesScorerOptions): ort.I
     graphOptimizationLevel: 'all',
     ...(options.spinWait ? {} : { extra: { 'session.intra_op.allow_spinning': '0' } }),
   };
-}
-
-/** The rows of a chunk: a zero-copy view when it is one range (the common case), else gathered into one buffer. */
-function speciesRows(index: SpeciesIndex, ranges: Int32Array, rows: number): Float32Array {
-  const dim = index.dim;
-  if (ranges.length === 2) return index.vectors.subarray(ranges[0] * dim, ranges[1] * dim);
-  const out = new Float32Array(rows * dim);
-  let at = 0;
-  for (let r = 0; r < ranges.length; r += 2) {
-    out.set(index.vectors.subarray(ranges[r] * dim, ranges[r + 1] * dim), at);
-    at += (ranges[r + 1] - ranges[r]) * dim;
-  }
-  return out;
 }

@@ -63,3 +63,45 @@ export const UNIT_ROUNDOFF_F64 = 2 ** -53;
 export function gamma(n: number, u: number): number {
   return (n * u) / (1 - n * u);
 }
+
+/**
+ * The float32 screening backends report weights exp(logit − chunk max + 87): at most e^87 ≈ 6e37 (below float32's
+ * 3.4e38), and a species stays a normal float32 down to 174 logits below the max instead of 87, so the engine's fast
+ * path almost never meets a subnormal.
+ */
+export const WEIGHT_OFFSET = 87;
+
+/**
+ * Error bound of a float32 screening backend whose dot products put each of their terms through at most
+ * `roundingsPerTerm` roundings (γ over Σ|x_k y_k| ≤ ‖x‖‖y‖ for unit vectors), on queries pre-scaled by logitScale in
+ * float32 (one rounding each, u·‖x‖‖y‖), with weights exp(logit − max + WEIGHT_OFFSET) whose shift rounds in float32
+ * (u·(2·scale + offset), counted twice for reading logits back as ln w) and whose exp is within `expRelativeError`.
+ */
+export function float32ScreeningBound(logitScale: number, roundingsPerTerm: number, expRelativeError: number): ScorerErrorBound {
+  const logit =
+    logitScale * (gamma(roundingsPerTerm, UNIT_ROUNDOFF_F32) * (1 + UNIT_ROUNDOFF_F32) + 2 * UNIT_ROUNDOFF_F32) +
+    UNIT_ROUNDOFF_F32 * (4 * logitScale + WEIGHT_OFFSET) +
+    2 * expRelativeError;
+  return { logit, weight: Math.expm1(logit) + expRelativeError * Math.exp(logit) };
+}
+
+/** Queries × logitScale in float32, as both float32 backends take them. */
+export function scaledQueries(queries: Float64Array, count: number, dim: number, logitScale: number): Float32Array {
+  const scaled = new Float32Array(dim * count);
+  for (let i = 0; i < scaled.length; i++) scaled[i] = logitScale * queries[i];
+  return scaled;
+}
+
+/** The rows of a chunk: a zero-copy view when it is one range (the common case), else gathered into one buffer. */
+export function speciesRows(index: SpeciesIndex, ranges: Int32Array, rows: number): Float32Array {
+  const dim = index.dim;
+  if (ranges.length === 2) return index.vectors.subarray(ranges[0] * dim, ranges[1] * dim);
+  const out = new Float32Array(rows * dim);
+  let at = 0;
+  for (let r = 0; r < ranges.length; r += 2) {
+    out.set(index.vectors.subarray(ranges[r] * dim, ranges[r + 1] * dim), at);
+    at += (ranges[r + 1] - ranges[r]) * dim;
+  }
+  return out;
+}
+

@@ -1,8 +1,7 @@
 import path from 'node:path';
 
 import {
-  JsSpeciesScorer,
-  OrtSpeciesScorer,
+  chooseScorer,
   rankIndex,
   rowColumns,
   TreeOfLifeClassifier,
@@ -32,9 +31,6 @@ export interface TreeOfLifeRequest {
 
 // Images classified per call: bounds the per-image softmax state held at once.
 const IMAGES_PER_CLASSIFY = 64;
-// From this many candidates the screening pass runs as an ONNX Runtime GEMM; below it the float64 TypeScript loop
-// (≈1 µs per species per image) is fast enough and needs no session.
-const ORT_SCREENING_FROM_SPECIES = 20_000;
 
 /** Where the candidate species come from, and the index built from them. */
 async function candidates(model: LocalModel, request: TreeOfLifeRequest, reporter: Reporter): Promise<{ loaded: LoadedSpecies; source: Record<string, unknown> }> {
@@ -60,12 +56,12 @@ export async function predictTreeOfLife(model: LocalModel, request: TreeOfLifeRe
   const { loaded, source } = await candidates(model, request, reporter);
   if (loaded.skippedColumns > 0) reporter.note(`${loaded.skippedColumns} labelled species have all-zero embeddings and are left out`);
   const subset: Subset | undefined = request.subset.length > 0 ? subsetOf(loaded.index, request.subset) : undefined;
-  const ortScorer = loaded.index.size >= ORT_SCREENING_FROM_SPECIES ? new OrtSpeciesScorer() : undefined;
+  const scorer = chooseScorer(loaded.index);
   try {
-    const classifier = new TreeOfLifeClassifier(loaded.index, { logitScale: model.logitScale, scorer: ortScorer ?? new JsSpeciesScorer() });
+    const classifier = new TreeOfLifeClassifier(loaded.index, { logitScale: model.logitScale, scorer });
     return await classifyFiles(model, classifier, request, subset, reporter, source);
   } finally {
-    await ortScorer?.close();
+    await scorer.close?.();
   }
 }
 

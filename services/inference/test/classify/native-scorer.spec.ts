@@ -1,0 +1,84 @@
+// The native screening kernel (native/screening_kernel.c) against float64 dot products: every weight within the
+// scorer's stated bound, the reported top k, max and min consistent with the weights, and typed errors for bad calls.
+import { describe, expect, it } from 'vitest';
+
+import { nativeScreening } from '../../src/classify/kernels/index.ts';
+import { NativeSpeciesScorer } from '../../src/classify/scorers/native-scorer.ts';
+import { OrtSpeciesScorer } from '../../src/classify/scorers/ort-scorer.ts';
+import { gamma, UNIT_ROUNDOFF_F32 } from '../../src/classify/scorers/scorer.ts';
+import { SpeciesIndex } from '../../src/classify/species-index.ts';
+import { rng } from './classify-fixtures.ts';
+
+const DIM = 768;
+const SCALE = 100;
+const unavailable = NativeSpeciesScorer.unavailable();
+
+function unitRows(count: number, seed: number): Float32Array {
+  const random = rng(seed);
+  const out = new Float32Array(count * DIM);
+  for (let r = 0; r < count; r++) {
+    let n = 0;
+    const row = Float64Array.from({ length: DIM }, () => random() - 0.5);
+    for (const v of row) n += v * v;
+    for (let k = 0; k < DIM; k++) out[r * DIM + k] = row[k] / Math.sqrt(n);
+  }
+  return out;
+}
+
+describe.skipIf(unavailable !== undefined)(`NativeSpeciesScorer${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  // 1,001 rows and 5 queries: neither a multiple of the kernel's 3-species or 8-query blocks.
+  const rows = 1001;
+  const vectors = unitRows(rows, 3);
+  const index = SpeciesIndex.fromColumns(
+    { vectors, lineages: Array.from({ length: rows }, (_, i) => ['K', 'P', 'C', 'O', 'F', `G${i >> 3}`, `s${i}`]), commonNames: new Array<string>(rows).fill('') },
+    { dim: DIM },
+  );
+  const queryCount = 5;
+  const queries = Float64Array.from(unitRows(queryCount, 4));
+
+  it('states a bound ≈ 13× tighter than the ONNX Runtime scorer (γ₅₂ instead of γ₇₆₈ at 768-d)', () => {
+    const native = new NativeSpeciesScorer({ threads: 2 }).errorBound(SCALE, DIM);
+    const ort = new OrtSpeciesScorer().errorBound(SCALE, DIM);
+    expect(native.logit).toBeGreaterThan(SCALE * gamma(52, UNIT_ROUNDOFF_F32));
+    expect(ort.logit / native.logit).toBeGreaterThan(10);
+    expect(() => new NativeSpeciesScorer().errorBound(SCALE, 100)).toThrow(/multiple of 16/);
+  });
+
+  it('reports weights within its bound of float64, with the chunk max, top k and minimum they imply', async () => {
+    const scorer = new NativeSpeciesScorer({ threads: 2 });
+    const bound = scorer.errorBound(SCALE, DIM).logit;
+    const chunk = await scorer.score(index, queries, queryCount, Int32Array.of(0, rows), SCALE, 40);
+    const { weights, chunkMax, topWeights, topRows, topCount, minWeights, weightOffset } = chunk;
+    expect(topCount).toBe(40);
+    for (let q = 0; q < queryCount; q++) {
+      const row = weights!.subarray(q * rows, (q + 1) * rows);
+      let worst = 0;
+      for (let r = 0; r < rows; r++) {
+        let dot = 0;
+        for (let k = 0; k < DIM; k++) dot += vectors[r * DIM + k] * queries[q * DIM + k];
+        worst = Math.max(worst, Math.abs(Math.log(row[r]) + chunkMax![q] - weightOffset! - SCALE * dot));
+      }
+      expect(worst).toBeLessThanOrEqual(bound);
+      // The largest weight is exp(offset), within the exp's few ulp.
+      expect(Math.abs(Math.max(...row) / Math.exp(weightOffset!) - 1)).toBeLessThan(1e-6);
+      expect(minWeights![q]).toBe(Math.min(...row));
+      const sorted = Array.from(row).sort((a, b) => b - a);
+      const top = Array.from(topWeights!.subarray(q * topCount!, (q + 1) * topCount!));
+      expect(top).toEqual(sorted.slice(0, topCount));
+      top.forEach((w, j) => expect(row[topRows![q * topCount! + j]]).toBe(w));
+    }
+  });
+
+  it('gathers scattered ranges like the ONNX Runtime scorer, and refuses bad calls with typed errors', async () => {
+    const ranges = Int32Array.of(10, 20, 500, 530);
+    const native = await new NativeSpeciesScorer({ threads: 1 }).score(index, queries, queryCount, ranges, SCALE, 8);
+    const ort = await new OrtSpeciesScorer({ intraOpNumThreads: 1 }).score(index, queries, queryCount, ranges, SCALE, 8);
+    for (let i = 0; i < native.weights!.length; i++) expect(Math.abs(Math.log(native.weights![i] / ort.weights![i]))).toBeLessThan(1e-3);
+    const screening = nativeScreening()!;
+    const out = () => [new Float32Array(1), new Float32Array(4), new Float32Array(2), new Int32Array(2), new Float32Array(1)] as const;
+    expect(() => screening.screenChunk(new Float32Array(4 * 100), new Float32Array(100), 100, 87, 1, ...out())).toThrow(/multiple of 16/);
+    expect(() => screening.screenChunk(new Float32Array(4 * 16), new Float32Array(16), 16, 87, 1, new Float32Array(1), new Float32Array(3), new Float32Array(2), new Int32Array(2), new Float32Array(1))).toThrow(/do not match/);
+    expect(() => screening.screenChunk(new Float32Array(4 * 16), new Float32Array(16), 16, 87, 1, ...out())).not.toThrow();
+    expect(() => screening.screenChunk(new Float32Array(4 * 16), new Float32Array(16), 16, 87, 1, new Float32Array(1), new Float32Array(4), new Float32Array(5), new Int32Array(5), new Float32Array(1))).toThrow(/k is 0 or above rows/);
+  });
+});
