@@ -38,7 +38,7 @@ static inline int args(napi_env env, napi_callback_info info, size_t count, napi
   return 1;
 }
 
-// screening_kernel.c
+// Defined in screening_kernel.c, registered with the other kernels in classify_kernels.c.
 napi_value ScreenChunk(napi_env env, napi_callback_info info);
 napi_value ScreenChunkSupported(napi_env env, napi_callback_info info);
 

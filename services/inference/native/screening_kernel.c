@@ -10,13 +10,11 @@
 //
 // Outputs match the ONNX screening graph (scorers/ort-scorer.ts): per query the chunk max, the weights
 // (query-major), the top k weights in descending order with their rows, and the smallest weight.
-#include <float.h>
 #include <immintrin.h>
 #include <math.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 
 #include "napi_args.h"
 

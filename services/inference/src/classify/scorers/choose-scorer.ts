@@ -14,6 +14,6 @@ export const FLOAT32_SCREENING_FROM_SPECIES = 20_000;
  */
 export function chooseScorer(index: SpeciesIndex, options: { spinWait?: boolean } = {}): SpeciesScorer {
   if (index.size < FLOAT32_SCREENING_FROM_SPECIES) return new JsSpeciesScorer();
-  if (index.dim % 16 === 0 && NativeSpeciesScorer.unavailable() === undefined) return new NativeSpeciesScorer();
+  if (NativeSpeciesScorer.unavailable(index.dim) === undefined) return new NativeSpeciesScorer();
   return new OrtSpeciesScorer({ spinWait: options.spinWait });
 }

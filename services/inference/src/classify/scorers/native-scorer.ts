@@ -3,14 +3,13 @@ import { availableParallelism } from 'node:os';
 import { rangeRows } from '../candidates.ts';
 import { nativeScreening, type NativeScreening } from '../kernels/index.ts';
 import type { SpeciesIndex } from '../species-index.ts';
-import { float32ScreeningBound, scaledQueries, speciesRows, UNIT_ROUNDOFF_F32, WEIGHT_OFFSET, type ScoredChunk, type ScorerErrorBound, type SpeciesScorer } from './scorer.ts';
+import { DEFAULT_TRACKED, float32ScreeningBound, scaledQueries, speciesRows, UNIT_ROUNDOFF_F32, WEIGHT_OFFSET, type ScoredChunk, type ScorerErrorBound, type SpeciesScorer } from './scorer.ts';
 
 /** AVX-512 lanes per dot product: each lane sums dim / 16 terms, then a 4-level tree joins the 16 lanes. */
 const LANES = 16;
 const LANE_TREE_DEPTH = 4;
 /** glibc libmvec's float32 exp is accurate to a few ulp: the same margin as for ONNX Runtime's (16u). */
 const EXP_RELATIVE_ERROR = 16 * UNIT_ROUNDOFF_F32;
-const DEFAULT_TRACKED = 32;
 
 export interface NativeSpeciesScorerOptions {
   readonly chunkRows?: number;
@@ -23,7 +22,7 @@ export interface NativeSpeciesScorerOptions {
  * Runtime graph, from float32 dot products summed in a known order (16 lanes of dim/16 FMA steps, then a fixed
  * reduction). That order bounds the error by γ_(dim/16+4) instead of the γ_dim an unknown (sequential) order needs —
  * 52 against 768 roundings at dim 768, ≈ 15× tighter — so far fewer species need float64 rescoring for the same
- * tolerance. Needs the addon and a CPU with AVX-512F (`NativeSpeciesScorer.available()`); dim a multiple of 16.
+ * tolerance. Needs the addon, a CPU with AVX-512F and a dimension that is a multiple of 16 (`NativeSpeciesScorer.unavailable`).
  */
 export class NativeSpeciesScorer implements SpeciesScorer {
   readonly name = 'native-float32-lanes';
@@ -31,8 +30,9 @@ export class NativeSpeciesScorer implements SpeciesScorer {
   private readonly threads: number;
   private readonly screening: NativeScreening;
 
-  /** Why the scorer cannot run here, or undefined when it can. */
-  static unavailable(): string | undefined {
+  /** Why the scorer cannot run here (for embeddings of `dim` when given), or undefined when it can. */
+  static unavailable(dim?: number): string | undefined {
+    if (dim !== undefined && dim % LANES !== 0) return `the embedding dimension ${dim} is not a multiple of ${LANES}`;
     const screening = nativeScreening();
     if (!screening) return 'the native classify kernels are not loaded';
     return screening.screenChunkSupported() ? undefined : 'this CPU lacks AVX-512F or FMA';

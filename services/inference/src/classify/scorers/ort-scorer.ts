@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { rangeRows } from '../candidates.ts';
 import type { SpeciesIndex } from '../species-index.ts';
 import { writeOnnxModel, ONNX_FLOAT, ONNX_INT64 } from './onnx-graph-writer.ts';
-import { float32ScreeningBound, scaledQueries, speciesRows, UNIT_ROUNDOFF_F32, WEIGHT_OFFSET, type ScoredChunk, type ScorerErrorBound, type SpeciesScorer } from './scorer.ts';
+import { DEFAULT_TRACKED, float32ScreeningBound, scaledQueries, speciesRows, UNIT_ROUNDOFF_F32, WEIGHT_OFFSET, type ScoredChunk, type ScorerErrorBound, type SpeciesScorer } from './scorer.ts';
 
 export interface OrtSpeciesScorerOptions {
   /** Species rows per run. 65,536 rows × 768 = 192 MiB of species data and 256 KiB of logits per image. */
@@ -18,8 +18,6 @@ export interface OrtSpeciesScorerOptions {
   readonly createSession?: (model: Uint8Array) => Promise<ort.InferenceSession>;
 }
 
-/** Top weights the graph reports per chunk and query unless more are asked for (the engine tracks k + 25). */
-const DEFAULT_TRACKED = 32;
 /** Relative error of MLAS's vectorised float32 exp, with margin (it is accurate to a few ulp). */
 const EXP_RELATIVE_ERROR = 16 * UNIT_ROUNDOFF_F32;
 

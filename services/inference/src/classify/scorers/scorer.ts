@@ -71,6 +71,9 @@ export function gamma(n: number, u: number): number {
  */
 export const WEIGHT_OFFSET = 87;
 
+/** Top weights a float32 backend reports per chunk and query unless more are asked for (the engine tracks k + 25). */
+export const DEFAULT_TRACKED = 32;
+
 /**
  * Error bound of a float32 screening backend whose dot products put each of their terms through at most
  * `roundingsPerTerm` roundings (γ over Σ|x_k y_k| ≤ ‖x‖‖y‖ for unit vectors), on queries pre-scaled by logitScale in
@@ -104,4 +107,3 @@ export function speciesRows(index: SpeciesIndex, ranges: Int32Array, rows: numbe
   }
   return out;
 }
-
