@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const required = process.argv.includes('--required');
 const addon = join(here, 'build', 'Release', 'arbor_classify_kernels.node');
-const sources = ['classify_kernels.c', 'screening_kernel.c', 'napi_args.h', 'binding.gyp'].map((file) => join(here, file));
+const sources = ['classify_kernels.c', 'screening_kernel.c', 'napi_args.h', 'parallel_for.h', 'binding.gyp'].map((file) => join(here, file));
 
 const log = (message) => console.error(`[native] ${message}`);
 function give_up(message) {

@@ -12,13 +12,13 @@
 // (query-major), the top k weights in descending order with their rows, and the smallest weight.
 #include <immintrin.h>
 #include <math.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "napi_args.h"
+#include "parallel_for.h"
 
-enum { LANES = 16, SPECIES_BLOCK = 3, QUERY_BLOCK = 8, MAX_THREADS = 64 };
+enum { LANES = 16, SPECIES_BLOCK = 3, QUERY_BLOCK = 8 };
 
 typedef struct {
   const float* species;  // rows × dim
@@ -27,7 +27,6 @@ typedef struct {
   double offset;
   float *chunk_max, *weights, *top_weights, *min_weights;
   int32_t* top_rows;
-  size_t first, last;  // this thread's species rows (phase 1) or queries (phase 2)
 } Job;
 
 __attribute__((target("avx512f,fma"))) static float lane_dot(const float* a, const float* b, size_t dim) {
@@ -54,20 +53,19 @@ __attribute__((target("avx512f,fma"))) static void dot_block(const float* restri
     for (int q = 0; q < QUERY_BLOCK; q++) out[q * rows + i] = _mm512_reduce_add_ps(acc[i][q]);
 }
 
-// Phase 1, over species rows: the logits, written where the weights will go.
-static void* logits_phase(void* arg) {
-  const Job* j = arg;
-  size_t row = j->first;
+// Phase 1, over species rows [first, last): the logits, written where the weights will go.
+static void logits_phase(const void* ctx, size_t first, size_t last) {
+  const Job* j = ctx;
+  size_t row = first;
   const size_t full_queries = j->count - j->count % QUERY_BLOCK;
-  for (; row + SPECIES_BLOCK <= j->last; row += SPECIES_BLOCK) {
+  for (; row + SPECIES_BLOCK <= last; row += SPECIES_BLOCK) {
     for (size_t q0 = 0; q0 < full_queries; q0 += QUERY_BLOCK)
       dot_block(j->species + row * j->dim, j->queries + q0 * j->dim, j->dim, j->weights + q0 * j->rows + row, j->rows);
     for (size_t q = full_queries; q < j->count; q++)
       for (int i = 0; i < SPECIES_BLOCK; i++) j->weights[q * j->rows + row + i] = lane_dot(j->species + (row + i) * j->dim, j->queries + q * j->dim, j->dim);
   }
-  for (; row < j->last; row++)
+  for (; row < last; row++)
     for (size_t q = 0; q < j->count; q++) j->weights[q * j->rows + row] = lane_dot(j->species + row * j->dim, j->queries + q * j->dim, j->dim);
-  return NULL;
 }
 
 // A min-heap of the k largest weights seen (ties: the earlier row stays), as (weight, row) pairs.
@@ -100,12 +98,12 @@ __attribute__((target("avx512f"))) static void offer_block(__m512 w, size_t i, f
     }
 }
 
-// Phase 2, over queries: max, weights exp(logit − max + offset) as the ONNX graph computes them (float32 Sub, Add,
-// Exp), smallest weight and top k; each query's row of the chunk on its own.
-__attribute__((target("avx512f"))) static void* weights_phase(void* arg) {
-  const Job* j = arg;
+// Phase 2, over queries [first, last): max, weights exp(logit − max + offset) as the ONNX graph computes them (float32
+// Sub, Add, Exp), smallest weight and top k; each query's row of the chunk on its own.
+__attribute__((target("avx512f"))) static void weights_phase(const void* ctx, size_t first, size_t last) {
+  const Job* j = ctx;
   const size_t body = j->rows - j->rows % LANES;
-  for (size_t q = j->first; q < j->last; q++) {
+  for (size_t q = first; q < last; q++) {
     float* row = j->weights + q * j->rows;
     __m512 vmax = _mm512_set1_ps(-INFINITY);
     for (size_t i = 0; i < body; i += LANES) vmax = _mm512_max_ps(vmax, _mm512_loadu_ps(row + i));
@@ -163,26 +161,6 @@ __attribute__((target("avx512f"))) static void* weights_phase(void* arg) {
     j->chunk_max[q] = max;
     j->min_weights[q] = min;
   }
-  return NULL;
-}
-
-// Runs `phase` over [0, total) split into `threads` parts (the calling thread takes the first).
-static int run_split(void* (*phase)(void*), const Job* base, size_t total, size_t threads) {
-  Job jobs[MAX_THREADS];
-  pthread_t tids[MAX_THREADS];
-  if (threads > total) threads = total > 0 ? total : 1;
-  for (size_t t = 0; t < threads; t++) {
-    jobs[t] = *base;
-    jobs[t].first = total * t / threads;
-    jobs[t].last = total * (t + 1) / threads;
-  }
-  size_t started = 1;
-  for (; started < threads; started++)
-    if (pthread_create(&tids[started], NULL, phase, &jobs[started]) != 0) break;
-  phase(&jobs[0]);
-  for (size_t t = 1; t < started; t++) pthread_join(tids[t], NULL);
-  for (size_t t = started; t < threads; t++) phase(&jobs[t]);  // threads that could not start: done here
-  return 0;
 }
 
 napi_value ScreenChunkSupported(napi_env env, napi_callback_info info) {
@@ -228,9 +206,8 @@ napi_value ScreenChunk(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ARBOR_NATIVE", "screenChunk needs AVX-512F and FMA");
     return NULL;
   }
-  const size_t workers = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : (size_t)threads;
-  Job job = {species, queries, rows, count, (size_t)dim, k, offset, chunk_max, weights, top_weights, min_weights, top_rows, 0, 0};
-  run_split(logits_phase, &job, rows, workers);
-  run_split(weights_phase, &job, count, workers);
+  const Job job = {species, queries, rows, count, (size_t)dim, k, offset, chunk_max, weights, top_weights, min_weights, top_rows};
+  parallel_for(logits_phase, &job, rows, (size_t)threads);
+  parallel_for(weights_phase, &job, count, (size_t)threads);
   return NULL;
 }

@@ -198,10 +198,14 @@ export class TreeOfLifeClassifier {
     }
     TreeSoftmax.endFold(states, scratch.pending);
     // Pass 2, only for images whose floor lies below what their tracked list holds; repeated while one asks for more.
-    let wanted = states.map((s) => s.selectFloor());
-    while (wanted.some(Boolean)) {
-      chunks.forEach((ranges, c) => TreeSoftmax.collectChunk(states, ranges, scored[c]));
-      wanted = states.map((s, q) => wanted[q] && s.selectFloor());
+    try {
+      let wanted = states.map((s) => s.selectFloor());
+      while (wanted.some(Boolean)) {
+        chunks.forEach((ranges, c) => TreeSoftmax.collectChunk(states, ranges, scored[c]));
+        wanted = states.map((s, q) => wanted[q] && s.selectFloor());
+      }
+    } finally {
+      this.scorer.recycle?.(scored);
     }
     return states.map((state) => {
       state.finish();

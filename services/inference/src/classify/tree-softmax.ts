@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 import { rangeRows, type CandidateSet } from './candidates.ts';
 import { GENUS_RANK, RANK_COUNT, SPECIES_RANK } from './ranks.ts';
 import type { ScoredChunk, ScorerErrorBound } from './scorers/scorer.ts';
@@ -57,6 +59,8 @@ const BAND_COMPACT_SLACK = 1024;
 const ROUND_STEP = Math.exp(-3);
 /** Smallest normal float32. */
 const FLT_MIN = 1.1754943508222875e-38;
+/** Threads of the native fold (each image's sums stay in one thread: the results do not depend on the count). */
+const FOLD_THREADS = availableParallelism();
 /**
  * Relative slack for float64 sums of up to ≈9e6 positive terms (γ_n at u = 2⁻⁵³ stays below it): the genus and
  * partition sums of approximate weights are themselves float64 sums.
@@ -217,8 +221,8 @@ export class TreeSoftmax {
           const w = topWeights[q * topCount + j] * rescale[q];
           if (w > st.top[0]) st.enterTop(w, rowPosition(ranges, topRows[q * topCount + j]));
         }
-        kernels.foldGenusSums(weights.subarray(q * qs), ss, ranges, genusOf, rescale[q], st.genusApprox);
       }
+      kernels.foldGenusSums(weights, qs, ss, ranges, genusOf, rescale, states.map((st) => st.genusApprox), FOLD_THREADS);
       return;
     }
     const acc = new Float64Array(count);

@@ -48,18 +48,22 @@ describe('classify kernels', () => {
       ['species-major', 5],
       ['query-major', 3],
     ] as const) {
-      it(`folds one image's weights per genus (${layout}, one range and scattered ranges)`, () => {
+      it(`folds every image's weights per genus, on any number of threads (${layout}, one range and scattered ranges)`, () => {
         for (const ranges of [Int32Array.of(0, species), Int32Array.of(3, 150, 150, 151, 400, 1_210, 1_999, 2_000)]) {
           let rows = 0;
           for (let r = 0; r < ranges.length; r += 2) rows += ranges[r + 1] - ranges[r];
           const w = weights(rows * count, next);
           const [qs, ss] = layout === 'species-major' ? [1, count] : [rows, 1];
+          const rescale = Float64Array.from({ length: count }, () => Math.exp(40 * next() - 20));
+          const fresh = () => Array.from({ length: count }, () => new Float64Array(genera).fill(0.25));
+          const typescript = fresh();
+          jsKernels.foldGenusSums(w, qs, ss, ranges, genusOf, rescale, typescript, 1);
+          for (const threads of [1, 2, 3, 8]) {
+            const sums = fresh();
+            native!.foldGenusSums(w, qs, ss, ranges, genusOf, rescale, sums, threads);
+            sums.forEach((s, q) => expectBitIdentical(s, typescript[q]));
+          }
           for (let q = 0; q < count; q++) {
-            const rescale = Math.exp(40 * next() - 20);
-            const sums = [new Float64Array(genera).fill(0.25), new Float64Array(genera).fill(0.25)];
-            jsKernels.foldGenusSums(w.subarray(q * qs), ss, ranges, genusOf, rescale, sums[0]);
-            native!.foldGenusSums(w.subarray(q * qs), ss, ranges, genusOf, rescale, sums[1]);
-            expectBitIdentical(sums[1], sums[0]);
             // Independent check: the same sums species by species.
             const expected = new Float64Array(genera).fill(0.25);
             let i = 0;
@@ -69,10 +73,10 @@ describe('classify kernels', () => {
                 const g = genusOf[p];
                 let sum = 0;
                 for (; p < ranges[r + 1] && genusOf[p] === g; p++, i++) sum += w[q * qs + i * ss];
-                expected[g] += sum * rescale;
+                expected[g] += sum * rescale[q];
               }
             }
-            expectBitIdentical(sums[0], expected);
+            expectBitIdentical(typescript[q], expected);
           }
         }
       });
@@ -171,10 +175,16 @@ describe('classify kernels', () => {
       expect(() => native!.dotRows(f32, 4, Int32Array.of(4), f64, f64)).toThrow(RangeError);
       expect(() => native!.dotRows(f32, 4, Int32Array.of(-1), f64, f64)).toThrow(RangeError);
       expect(() => native!.dotRows(f64 as unknown as Float32Array, 4, Int32Array.of(0), f64, f64)).toThrow(TypeError);
-      expect(() => native!.foldGenusSums(f32, 1, Int32Array.of(0, 9), new Int32Array(8), 1, f64)).toThrow(RangeError);
-      expect(() => native!.foldGenusSums(f32, 1, Int32Array.of(0, 8), new Int32Array(8).fill(100), 1, f64)).toThrow(RangeError);
-      expect(() => native!.foldGenusSums(f32, 3, Int32Array.of(0, 8), new Int32Array(8), 1, f64)).toThrow(RangeError);
-      expect(() => native!.foldGenusSums(f32, 1, Int32Array.of(0, 8, 9), new Int32Array(9), 1, f64)).toThrow(RangeError);
+      const one = Float64Array.of(1);
+      expect(() => native!.foldGenusSums(f32, 16, 1, Int32Array.of(0, 9), new Int32Array(8), one, [f64], 1)).toThrow(RangeError);
+      expect(() => native!.foldGenusSums(f32, 16, 1, Int32Array.of(0, 8), new Int32Array(8).fill(100), one, [f64], 1)).toThrow(RangeError);
+      expect(() => native!.foldGenusSums(f32, 16, 3, Int32Array.of(0, 8), new Int32Array(8), one, [f64], 1)).toThrow(RangeError);
+      expect(() => native!.foldGenusSums(f32, 16, 1, Int32Array.of(0, 8, 9), new Int32Array(9), one, [f64], 1)).toThrow(RangeError);
+      // A second image past the end of the weights, a genus past a shorter second sums array, sums that do not match.
+      expect(() => native!.foldGenusSums(f32, 9, 1, Int32Array.of(0, 8), new Int32Array(8), Float64Array.of(1, 1), [f64, f64], 2)).toThrow(RangeError);
+      expect(() => native!.foldGenusSums(f32, 8, 1, Int32Array.of(0, 8), new Int32Array(8).fill(5), Float64Array.of(1, 1), [f64, new Float64Array(5)], 2)).toThrow(RangeError);
+      expect(() => native!.foldGenusSums(f32, 8, 1, Int32Array.of(0, 8), new Int32Array(8), Float64Array.of(1, 1), [f64], 2)).toThrow(TypeError);
+      expect(() => native!.foldGenusSums(f32, 8, 1, Int32Array.of(0, 8), new Int32Array(8), one, [f32 as unknown as Float64Array], 1)).toThrow(TypeError);
       expect(() => native!.scanRows(f32, 1, 4, 8, Int32Array.of(0), f64, new Int32Array(8), new Int32Array(1))).toThrow(RangeError);
       expect(() => native!.scanRows(f32, 1, 2, 8, Int32Array.of(0), f64, new Int32Array(4), new Int32Array(1))).toThrow(RangeError);
       expect(() => native!.sumIntoParents(f64, f64, Int32Array.of(16), f64, f64)).toThrow(RangeError);

@@ -7,6 +7,7 @@ import { NativeSpeciesScorer } from '../../src/classify/scorers/native-scorer.ts
 import { OrtSpeciesScorer } from '../../src/classify/scorers/ort-scorer.ts';
 import { gamma, UNIT_ROUNDOFF_F32 } from '../../src/classify/scorers/scorer.ts';
 import { SpeciesIndex } from '../../src/classify/species-index.ts';
+import { TreeOfLifeClassifier } from '../../src/classify/tree-classifier.ts';
 import { rng } from './classify-fixtures.ts';
 
 const DIM = 768;
@@ -80,5 +81,27 @@ describe.skipIf(unavailable !== undefined)(`NativeSpeciesScorer${unavailable ? `
     expect(() => screening.screenChunk(new Float32Array(4 * 16), new Float32Array(16), 16, 87, 1, new Float32Array(1), new Float32Array(3), new Float32Array(2), new Int32Array(2), new Float32Array(1))).toThrow(/do not match/);
     expect(() => screening.screenChunk(new Float32Array(4 * 16), new Float32Array(16), 16, 87, 1, ...out())).not.toThrow();
     expect(() => screening.screenChunk(new Float32Array(4 * 16), new Float32Array(16), 16, 87, 1, new Float32Array(1), new Float32Array(4), new Float32Array(5), new Int32Array(5), new Float32Array(1))).toThrow(/k is 0 or above rows/);
+  });
+
+  it('reuses the weight buffers of a finished call, with results identical to fresh buffers (collection passes too)', async () => {
+    const chunkRows = 256;
+    // A tolerance this tight makes every image collect species beyond its tracked list from the stored chunks, so a
+    // stale weight left in a reused buffer would change the answers.
+    const options = { logitScale: SCALE, tolerance: 1e-7, maxRescored: rows } as const;
+    const recycling = new NativeSpeciesScorer({ threads: 2, chunkRows });
+    const reused = new TreeOfLifeClassifier(index, { ...options, scorer: recycling });
+    const fresh = () => new TreeOfLifeClassifier(index, { ...options, scorer: new NativeSpeciesScorer({ threads: 2, chunkRows }) });
+    const images = (from: number, count: number) => Array.from({ length: count }, (_, i) => queries.subarray((from + i) * DIM, (from + i + 1) * DIM));
+    // Each call after the first screens into the buffers of the call before (the same sizes, or a subset of them).
+    for (const [from, count] of [[0, 5], [1, 4], [0, 5], [2, 3], [0, 5]] as const) {
+      const result = await reused.classify(images(from, count), { rank: 'all', k: 5 });
+      expect(result).toEqual(await fresh().classify(images(from, count), { rank: 'all', k: 5 }));
+      expect(result.some((r) => r.exactness.rescored > 32)).toBe(true);
+    }
+    // A buffer given back is the one the next call of that size gets.
+    const scorer = new NativeSpeciesScorer({ threads: 1, chunkRows });
+    const kept = (await scorer.score(index, queries, 5, Int32Array.of(0, chunkRows), SCALE, 32)).weights!;
+    scorer.recycle([{ queryStride: chunkRows, speciesStride: 1, weights: kept }]);
+    expect((await scorer.score(index, queries, 5, Int32Array.of(0, chunkRows), SCALE, 32)).weights).toBe(kept);
   });
 });

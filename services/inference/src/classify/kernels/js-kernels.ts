@@ -12,16 +12,20 @@ const FLT_MIN = 1.1754943508222875e-38;
 export const jsKernels: ClassifyKernels = {
   name: 'typescript',
 
-  foldGenusSums(weights, stride, ranges, genusOf, rescale, sums) {
-    let i = 0;
-    for (let r = 0; r < ranges.length; r += 2) {
-      const end = ranges[r + 1];
-      let p = ranges[r];
-      while (p < end) {
-        const genus = genusOf[p];
-        let sum = 0;
-        for (; p < end && genusOf[p] === genus; p++, i++) sum += weights[i * stride];
-        sums[genus] += sum * rescale;
+  foldGenusSums(weights, queryStride, speciesStride, ranges, genusOf, rescale, sums) {
+    for (let q = 0; q < rescale.length; q++) {
+      const base = q * queryStride;
+      const out = sums[q];
+      let i = 0;
+      for (let r = 0; r < ranges.length; r += 2) {
+        const end = ranges[r + 1];
+        let p = ranges[r];
+        while (p < end) {
+          const genus = genusOf[p];
+          let sum = 0;
+          for (; p < end && genusOf[p] === genus; p++, i++) sum += weights[base + i * speciesStride];
+          out[genus] += sum * rescale[q];
+        }
       }
     }
   },

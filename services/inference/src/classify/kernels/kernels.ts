@@ -7,11 +7,21 @@ export interface ClassifyKernels {
   /** 'native' or 'typescript'. */
   readonly name: string;
   /**
-   * Pass 1's per-species work for one image: its chunk weights (row i at `weights[i·stride]`, rows numbering the
-   * chunk's `ranges` in order) summed in float64 over each run of species of one genus, and each run's sum times
-   * `rescale` added to `sums[genus]`.
+   * Pass 1's per-species work for the images of a chunk: image j's weights (row i at
+   * `weights[j·queryStride + i·speciesStride]`, rows numbering the chunk's `ranges` in order) summed in float64 over
+   * each run of species of one genus, and each run's sum times `rescale[j]` added to `sums[j][genus]`, run by run.
+   * The native kernel splits the images over `threads` threads; the results do not depend on it.
    */
-  foldGenusSums(weights: Float32Array, stride: number, ranges: Int32Array, genusOf: Int32Array, rescale: number, sums: Float64Array): void;
+  foldGenusSums(
+    weights: Float32Array,
+    queryStride: number,
+    speciesStride: number,
+    ranges: Int32Array,
+    genusOf: Int32Array,
+    rescale: Float64Array,
+    sums: readonly Float64Array[],
+    threads: number,
+  ): void;
   /** out[j] = Σ_k vectors[positions[j]·dim + k] · query[k] in float64 (the order of `dotFloat64`). */
   dotRows(vectors: Float32Array, dim: number, positions: Int32Array, query: Float64Array, out: Float64Array): void;
   /**

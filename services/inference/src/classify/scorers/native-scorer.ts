@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { rangeRows } from '../candidates.ts';
 import { nativeScreening, type NativeScreening } from '../kernels/index.ts';
 import type { SpeciesIndex } from '../species-index.ts';
+import { WeightBufferPool } from './weight-buffer-pool.ts';
 import { DEFAULT_TRACKED, float32ScreeningBound, scaledQueries, speciesRows, UNIT_ROUNDOFF_F32, WEIGHT_OFFSET, type ScoredChunk, type ScorerErrorBound, type SpeciesScorer } from './scorer.ts';
 
 /** AVX-512 lanes per dot product: each lane sums dim / 16 terms, then a 4-level tree joins the 16 lanes. */
@@ -29,6 +30,7 @@ export class NativeSpeciesScorer implements SpeciesScorer {
   readonly chunkRows: number;
   private readonly threads: number;
   private readonly screening: NativeScreening;
+  private readonly weightBuffers = new WeightBufferPool();
 
   /** Why the scorer cannot run here (for embeddings of `dim` when given), or undefined when it can. */
   static unavailable(dim?: number): string | undefined {
@@ -56,7 +58,7 @@ export class NativeSpeciesScorer implements SpeciesScorer {
     const rows = rangeRows(ranges);
     const topCount = Math.min(rows, Math.max(DEFAULT_TRACKED, topK));
     const chunkMax = new Float32Array(queryCount);
-    const weights = new Float32Array(queryCount * rows);
+    const weights = this.weightBuffers.take(queryCount * rows);
     const topWeights = new Float32Array(queryCount * topCount);
     const topRows = new Int32Array(queryCount * topCount);
     const minWeights = new Float32Array(queryCount);
@@ -73,5 +75,9 @@ export class NativeSpeciesScorer implements SpeciesScorer {
       minWeights,
     );
     return { queryStride: rows, speciesStride: 1, chunkMax, weights, weightOffset: WEIGHT_OFFSET, topWeights, topRows, topCount, minWeights };
+  }
+
+  recycle(chunks: readonly ScoredChunk[]): void {
+    this.weightBuffers.giveBack(chunks.flatMap((c) => (c.weights ? [c.weights] : [])));
   }
 }

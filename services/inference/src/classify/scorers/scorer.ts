@@ -52,6 +52,11 @@ export interface SpeciesScorer {
    * @param topK how many of the largest weights per query the engine tracks (backends may report them).
    */
   score(index: SpeciesIndex, queries: Float64Array, queryCount: number, ranges: Int32Array, logitScale: number, topK: number): Promise<ScoredChunk>;
+  /**
+   * The caller is done with these chunks (from this scorer's `score`) and will not read them again: a scorer may
+   * reuse their buffers for later calls.
+   */
+  recycle?(chunks: readonly ScoredChunk[]): void;
   close?(): Promise<void>;
 }
 
