@@ -242,7 +242,7 @@ const benchmark: Benchmark = {
     "--prototype 'A;B'   also run the API with prototype fixes (taxon-page/prototype/api-main.ts), one process per ';'-separated",
     "                    variant of ','-separated patches: subtree-array, no-cache-control, complexity-cache, lean-graphql,",
     "                    semi-space-16 / semi-space-128 (young generation of Node's default size / larger than the API's 64 MB),",
-    "                    single-threaded-gc, cluster-2 (two API processes)",
+    "                    single-threaded-gc, no-pretenuring (--no-allocation-site-pretenuring), cluster-2 (two API processes)",
     "--no-statement-costs  skip timing each SQL statement alone before the load runs",
     "--profile           afterwards, profile each server under the same load with --cpu-prof and report where its CPU goes",
     "--database NAME     database (default arbor_bench_taxa_<taxa>)",

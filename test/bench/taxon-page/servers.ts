@@ -46,12 +46,13 @@ export interface ServerSettings {
 /**
  * Prototype "patches" that are node flags rather than code, added after the API's own flags
  * (API_NODE_FLAGS; the last one wins): young-generation semi-spaces of Node's default size (16 MB),
- * or larger than the API's.
+ * or larger than the API's; one GC thread; no allocation-site pretenuring (objects always born young).
  */
 const NODE_FLAG_PATCHES: Record<string, string> = {
   "semi-space-16": "--max-semi-space-size=16",
   "semi-space-128": "--max-semi-space-size=128",
   "single-threaded-gc": "--single-threaded-gc",
+  "no-pretenuring": "--no-allocation-site-pretenuring",
 };
 
 function splitPatches(patches: string): { code: string; nodeArgs: string[] } {
