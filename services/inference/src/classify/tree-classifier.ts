@@ -180,21 +180,14 @@ export class TreeOfLifeClassifier {
     const chunks = candidateChunks(candidates, this.scorer.chunkRows);
     const topK = trackedCount(Math.min(ranks.includes(SPECIES_RANK) ? k : 1, candidates.count));
     const score = (ranges: Int32Array) => this.scorer.score(index, queries, count, ranges, this.logitScale, topK);
-    // Pass 1. One chunk stays in flight: a native scorer computes the next block while this thread folds the
-    // current one. The scored chunks (B × N weights, or logits) are kept for a possible collection pass.
+    // Pass 1, chunk by chunk: each is folded right after it is scored, while its weights are still in cache (both
+    // scorers compute on the calling thread, so keeping the next chunk in flight overlapped nothing). The scored
+    // chunks (B × N weights, or logits) are kept for a possible collection pass.
     const scored: ScoredChunk[] = [];
-    let next: Promise<ScoredChunk> | undefined = score(chunks[0]);
-    try {
-      for (let c = 0; c < chunks.length; c++) {
-        const chunk: ScoredChunk = await next!;
-        next = c + 1 < chunks.length ? score(chunks[c + 1]) : undefined;
-        TreeSoftmax.foldChunk(states, chunks[c], chunk, scratch.pending);
-        scored.push(chunk);
-      }
-    } catch (e) {
-      // Do not leave the chunk in flight to reject unobserved.
-      await next?.catch(() => undefined);
-      throw e;
+    for (const ranges of chunks) {
+      const chunk = await score(ranges);
+      TreeSoftmax.foldChunk(states, ranges, chunk, scratch.pending);
+      scored.push(chunk);
     }
     TreeSoftmax.endFold(states, scratch.pending);
     // Pass 2, only for images whose floor lies below what their tracked list holds; repeated while one asks for more.
