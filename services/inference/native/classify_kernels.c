@@ -75,16 +75,6 @@ static napi_value FoldGenusSums(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, "ARBOR_NATIVE", "ranges must hold [start, end) pairs");
     return NULL;
   }
-  double* sums[images > 0 ? images : 1];
-  size_t shortest = SIZE_MAX;
-  for (uint32_t j = 0; j < n_sums; j++) {
-    napi_value element;
-    size_t length;
-    if (napi_get_element(env, argv[6], j, &element) != napi_ok ||
-        !typed_arg(env, element, napi_float64_array, "sums must be an array of Float64Arrays", (void**)&sums[j], &length))
-      return NULL;
-    if (length < shortest) shortest = length;
-  }
   // Bounds: every index the loop forms must be inside its array (a wrong call must throw, not corrupt memory).
   const int32_t* rg = ranges;
   const int32_t* genera = genus_of;
@@ -96,22 +86,39 @@ static napi_value FoldGenusSums(napi_env env, napi_callback_info info) {
     }
     rows += (size_t)(rg[r + 1] - rg[r]);
   }
+  if (rows > INT32_MAX) {
+    napi_throw_range_error(env, "ARBOR_NATIVE", "foldGenusSums: the ranges hold more than 2^31 - 1 rows");
+    return NULL;
+  }
   if (images > 0 && rows > 0 && (images - 1) * (size_t)query_stride + (rows - 1) * (size_t)species_stride >= n_weights) {
     napi_throw_range_error(env, "ARBOR_NATIVE", "foldGenusSums: weights is too short for the images, ranges and strides");
     return NULL;
   }
   if (images == 0 || rows == 0) return NULL;
+  double** sums = malloc(images * sizeof(double*));
   GenusRun* runs = malloc(rows * sizeof(GenusRun));
-  if (!runs) {
+  if (!sums || !runs) {
+    free(sums), free(runs);
     napi_throw_error(env, "ARBOR_NATIVE", "foldGenusSums: out of memory");
     return NULL;
+  }
+  size_t shortest = SIZE_MAX;
+  for (uint32_t j = 0; j < n_sums; j++) {
+    napi_value element;
+    size_t length;
+    if (napi_get_element(env, argv[6], j, &element) != napi_ok ||
+        !typed_arg(env, element, napi_float64_array, "sums must be an array of Float64Arrays", (void**)&sums[j], &length)) {
+      free(sums), free(runs);
+      return NULL;
+    }
+    if (length < shortest) shortest = length;
   }
   size_t run_count = 0, row = 0;
   for (size_t r = 0; r < n_ranges; r += 2) {
     for (int32_t p = rg[r]; p < rg[r + 1]; row++) {
       const int32_t genus = genera[p];
       if (genus < 0 || (size_t)genus >= shortest) {
-        free(runs);
+        free(sums), free(runs);
         napi_throw_range_error(env, "ARBOR_NATIVE", "a genus lies outside sums");
         return NULL;
       }
@@ -122,7 +129,7 @@ static napi_value FoldGenusSums(napi_env env, napi_callback_info info) {
   }
   const FoldJob job = {weights, (size_t)query_stride, (size_t)species_stride, runs, run_count, rescale, sums};
   parallel_for(fold_genus_sums, &job, images, (size_t)threads);
-  free(runs);
+  free(sums), free(runs);
   return NULL;
 }
 
