@@ -115,7 +115,9 @@ describe("embed-taxa-text", () => {
     const { worker, lines } = makeWorker();
     const { job } = await store.jobs.enqueue("embed-taxa-text", { modelVersionId: standInId, batchSize: 2 });
     const processed = await worker.runOnce();
-    expect(processed).toMatchObject({ jobId: job.id, outcome: "succeeded", job: { progress: { done: 5, total: 5 } } });
+    // On failure, say why the attempt failed (the job's error and the worker's last log lines).
+    const why = `job error: ${JSON.stringify(processed?.job?.error)}; worker log: ${JSON.stringify(lines.slice(-3))}`;
+    expect(processed, why).toMatchObject({ jobId: job.id, outcome: "succeeded", job: { progress: { done: 5, total: 5 } } });
     expect(processed!.job!.result).toMatchObject({ modelVersion: "arbor-standin@1", isStandIn: true, rank: "species", embedded: 5, done: 5, total: 5 });
 
     const stored = await textEmbeddingsByName(pool, standInId);

@@ -74,7 +74,10 @@ export class ClassifierHost {
       embeddingDim: model.package.manifest.embeddingDim,
       logitScale: model.package.manifest.logitScale,
       textEncoderSha256: encoderSha256(model, 'text_encoder', config.precision),
-      embedTexts: (texts: readonly string[]) => embedTextsInChunks(model, texts, config.maxQueue),
+      // One batch at a time, waiting for room: with whole MAX_QUEUE chunks the build filled the text queue (clients'
+      // text requests were refused for as long as it ran), and a client's request in the queue made it fail.
+      embedTexts: (texts: readonly string[]) =>
+        embedTextsInChunks(model, texts, Math.min(config.textMaxBatch, config.maxQueue), { background: true }),
     };
     const previous = this.#state?.catalog;
     const state: CatalogState = { model, status: 'loading', loading: loadSpeciesCatalog(textModel, source, log, { spinWait: config.spinWait }) };

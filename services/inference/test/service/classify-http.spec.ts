@@ -209,6 +209,15 @@ describe('the species catalog from a species list', () => {
       expect(first.status).toBe(503);
       expect(first.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(((await first.json()) as ErrorResponse).error.code).toBe('CLASSIFIER_NOT_READY');
+      // The build shares the text queue with clients: a client's request of 128 texts is served while it runs, and
+      // one that fills the queue (MAX_TEXTS_PER_REQUEST, 256) is served or told to retry, and does not fail the build.
+      const texts = (n: number) => Array.from({ length: n }, (_, i) => `a photo of species ${i}`);
+      const [during, filling] = await Promise.all([
+        postJson(`${service.url}/v1/embed/texts`, { texts: texts(128) }),
+        postJson(`${service.url}/v1/embed/texts`, { texts: texts(256) }),
+      ]);
+      expect(during.status, await during.clone().text()).toBe(200);
+      expect([200, 429]).toContain(filling.status);
 
       const { status, json } = await classify(service.url, { embeddings: [Array.from(embeddings[0]!)], k: 12 });
       expect(status).toBe(200);
