@@ -6,7 +6,8 @@
 // register, dim/16 FMA steps per lane, then one fixed 16 → 1 reduction (_mm512_reduce_add_ps, 4 levels): every
 // term goes through at most dim/16 + 4 roundings, so |error| ≤ γ_(dim/16+4)·Σ|xₖyₖ| (γ₅₂ for 768), where ONNX
 // Runtime's SGEMM, which accumulates each output sequentially, needs γ_dim. Weights are exp(logit − max + offset)
-// computed as the ONNX graph does (float32 Sub, Add, then exp: glibc libmvec's 16-wide expf).
+// computed as the ONNX graph does (float32 Sub, Add, then exp: glibc libmvec's 16-wide expf; the last rows % 16 of a
+// chunk take glibc's scalar expf, within the same error margin, and may differ from the 16-wide one in the last ulp).
 //
 // Outputs match the ONNX screening graph (scorers/ort-scorer.ts): per query the chunk max, the weights
 // (query-major), the top k weights in descending order with their rows, and the smallest weight.

@@ -70,6 +70,31 @@ describe.skipIf(unavailable !== undefined)(`NativeSpeciesScorer${unavailable ? `
     }
   });
 
+  it('sums a logit in the same order inside the 3 × 8 register blocks and outside them (bit-identical)', async () => {
+    // On one thread, 1,040 rows are 346 blocks of 3 and 2 rows summed outside them (lane_dot), and 9 queries one block
+    // of 8 and one query outside; the outside ones repeat rows 0–1 and query 0. (1,040 is a multiple of 16, so every
+    // weight comes from the 16-wide exp: the last rows % 16 would take scalar expf, which may differ in the last ulp.)
+    const n = 1040;
+    const copies = unitRows(n, 6);
+    copies.copyWithin((n - 2) * DIM, 0, 2 * DIM);
+    // Names that sort in row order keep every row at its position in the index.
+    const padded = (i: number) => String(i).padStart(4, '0');
+    const blockIndex = SpeciesIndex.fromColumns(
+      { vectors: copies, lineages: Array.from({ length: n }, (_, i) => ['K', 'P', 'C', 'O', 'F', `G${padded(i >> 3)}`, `s${padded(i)}`]), commonNames: new Array<string>(n).fill('') },
+      { dim: DIM },
+    );
+    const nine = new Float64Array(9 * DIM);
+    nine.set(unitRows(8, 5));
+    nine.copyWithin(8 * DIM, 0, DIM);
+    const { weights, chunkMax } = await new NativeSpeciesScorer({ threads: 1 }).score(blockIndex, nine, 9, Int32Array.of(0, n), SCALE, 8);
+    expect(chunkMax![8]).toBe(chunkMax![0]);
+    expect(Array.from(weights!.subarray(8 * n, 9 * n))).toEqual(Array.from(weights!.subarray(0, n)));
+    for (let q = 0; q < 9; q++) {
+      expect(weights![q * n + n - 2]).toBe(weights![q * n]);
+      expect(weights![q * n + n - 1]).toBe(weights![q * n + 1]);
+    }
+  });
+
   it('gathers scattered ranges like the ONNX Runtime scorer, and refuses bad calls with typed errors', async () => {
     const ranges = Int32Array.of(10, 20, 500, 530);
     const native = await new NativeSpeciesScorer({ threads: 1 }).score(index, queries, queryCount, ranges, SCALE, 8);
