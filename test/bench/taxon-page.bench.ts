@@ -6,8 +6,8 @@
  *
  * Separate processes: the API (`node --import tsx apps/api/src/main.ts`), the raw-SQL server
  * (taxon-page/raw-server.ts), optionally the API with prototype fixes (taxon-page/prototype/),
- * and this one (autocannon load generator); PostgreSQL besides.
- *   npm run bench -- taxon-page [--reuse] [--quick] [--profile] [--prototype subtree-array] …
+ * and the load generator (wrk where installed, else autocannon in this process); PostgreSQL besides.
+ *   npm run bench -- taxon-page [--reuse] [--quick] [--profile] [--prototype subtree-array] [--load-generator wrk|autocannon] …
  */
 import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,7 +23,8 @@ import type { ResultTable } from "./lib/table.ts";
 import { checkSameContent } from "./taxon-page/content-check.ts";
 import { DatabaseActivity } from "./taxon-page/database-activity.ts";
 import type { DatasetSpec } from "./taxon-page/dataset.ts";
-import { runLoad } from "./taxon-page/load-generator.ts";
+import { defaultLoadGenerator, LOAD_GENERATORS, runLoad, type LoadGeneratorName } from "./taxon-page/load-generator.ts";
+import { wrkAvailable, wrkVersion } from "./taxon-page/wrk-load.ts";
 import { findLoadedDataset, loadDataset, type LoadedDataset } from "./taxon-page/load.ts";
 import { measure, type Measured } from "./taxon-page/measure.ts";
 import { TAXON_PAGE_QUERY } from "./taxon-page/page.ts";
@@ -83,6 +84,9 @@ async function run(context: BenchContext): Promise<BenchReport> {
   const taxa = args.count("taxa", quick ? 100_000 : 1_000_000);
   const spec: DatasetSpec = { taxa, images: args.count("images", Math.round(taxa / 10)), seed: args.count("seed", 42), traitSpeciesShare: 0.1 };
   const reuse = args.flag("reuse");
+  const generator = args.string("load-generator", defaultLoadGenerator());
+  if (!LOAD_GENERATORS.includes(generator as LoadGeneratorName)) throw new BenchUsageError(`--load-generator must be one of ${LOAD_GENERATORS.join(", ")}`);
+  if (generator === "wrk" && !wrkAvailable()) throw new BenchUsageError("--load-generator wrk: wrk is not installed (apt-get install wrk)");
   const connections = args.count("connections", 50);
   const durationSeconds = args.count("duration", quick ? 5 : 20);
   const warmupSeconds = args.count("warmup", quick ? 2 : 5);
@@ -118,7 +122,7 @@ async function run(context: BenchContext): Promise<BenchReport> {
       `${selection.ids.length} benchmark genera (of ${selection.candidates} qualifying): mean ${selection.meanChildren.toFixed(1)} children, ` +
         `${selection.meanSubtreeImages.toFixed(1)} subtree images, ${selection.meanTraits.toFixed(1)} traits`,
     );
-    const load = { connections, durationSeconds, ids: selection.ids };
+    const load = { generator: generator as LoadGeneratorName, connections, durationSeconds, ids: selection.ids };
     if (statementCosts) costs = await progress.step("cost of each SQL statement alone", () => measureStatementCosts(url, selection!.ids));
 
     for (const spec of specs) {
@@ -196,7 +200,10 @@ async function run(context: BenchContext): Promise<BenchReport> {
       repetitions,
       dbPoolSize: poolSize,
       nodeEnv: "production",
-      loadGenerator: "autocannon 9.0.0 in the benchmark process, closed loop, keep-alive, pipelining 1, 10 s timeout, 127.0.0.1",
+      loadGenerator:
+        generator === "wrk"
+          ? `${wrkVersion()}, 1 thread, its own process; closed loop, keep-alive, 10 s timeout, 127.0.0.1; every 200 body checked by a Lua hook`
+          : "autocannon 9.0.0 in the benchmark process, closed loop, keep-alive, pipelining 1, 10 s timeout, 127.0.0.1",
       equalityCheckedPages: checkedPages,
     },
     postgres,
@@ -233,6 +240,7 @@ const benchmark: Benchmark = {
     "--images N          images on species (default taxa / 10)",
     "--seed N            dataset and sample seed (default 42)",
     "--connections N     concurrent keep-alive clients (default 50)",
+    "--load-generator G  wrk (default where installed: apt-get install wrk) or autocannon (in this process)",
     "--duration S        seconds per measured run (default 20; --quick 5)",
     "--warmup S          warm-up seconds per server (default 5; --quick 2)",
     "--repeats N         alternating repetitions (default 3; --quick 1)",

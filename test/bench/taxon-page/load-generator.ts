@@ -1,12 +1,21 @@
 import autocannon from "autocannon";
 import { percentile } from "../lib/stats.ts";
+import { runWrk, wrkAvailable } from "./wrk-load.ts";
 
 /**
- * Closed-loop HTTP load with autocannon: `connections` keep-alive clients, each sending its next
- * request as soon as the previous answer arrived, for a fixed duration. Taxon ids come from a
- * fixed list walked in order (the same order for every server). Latencies are kept per request
- * (autocannon's own histogram has 1 ms resolution), bounded by the run's duration.
+ * Closed-loop HTTP load: `connections` keep-alive clients, each sending its next request as soon as the previous
+ * answer arrived, for a fixed duration. Taxon ids come from a fixed list walked in order (the same order for every
+ * server). Two generators: wrk (wrk-load.ts, the default where it is installed: a C process using a fraction of
+ * the CPU) and autocannon in this process (latencies kept per request, not from its 1 ms histogram).
  */
+
+export const LOAD_GENERATORS = ["wrk", "autocannon"] as const;
+export type LoadGeneratorName = (typeof LOAD_GENERATORS)[number];
+
+/** wrk where it runs, else autocannon. */
+export function defaultLoadGenerator(): LoadGeneratorName {
+  return wrkAvailable() ? "wrk" : "autocannon";
+}
 
 export interface HttpRequestSpec {
   method: "GET" | "POST";
@@ -19,11 +28,23 @@ export interface LoadTarget {
   name: string;
   baseUrl: string;
   request(id: number): HttpRequestSpec;
-  /** True when a 200 body is a valid page (no GraphQL errors, a taxon). */
-  isValidBody(body: string): boolean;
+  /** What a valid 200 body looks like (a taxon, no GraphQL errors): plain text tests both generators can run. */
+  validBody: BodyCheck;
+}
+
+export interface BodyCheck {
+  /** The body starts with this. */
+  prefix: string;
+  /** The body does not contain this. */
+  absent: string;
+}
+
+export function isValidBody(check: BodyCheck, body: string): boolean {
+  return body.startsWith(check.prefix) && !body.includes(check.absent);
 }
 
 export interface LoadOptions {
+  generator: LoadGeneratorName;
   connections: number;
   durationSeconds: number;
   ids: readonly number[];
@@ -45,11 +66,17 @@ export interface LoadResult {
   /** 200 responses whose body was not a valid page. */
   invalidBodies: number;
   firstInvalidBody: string | null;
+  /** CPU of a load generator running as its own process (wrk); absent when it runs in this one. */
+  generatorCpuMs?: number;
 }
 
 const MAX_SAMPLES = 2_000_000;
 
-export async function runLoad(target: LoadTarget, options: LoadOptions): Promise<LoadResult> {
+export function runLoad(target: LoadTarget, options: LoadOptions): Promise<LoadResult> {
+  return options.generator === "wrk" ? runWrk(target, options) : runAutocannon(target, options);
+}
+
+async function runAutocannon(target: LoadTarget, options: LoadOptions): Promise<LoadResult> {
   let next = 0;
   let count = 0;
   let invalidBodies = 0;
@@ -72,7 +99,7 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
           return { ...request, method: spec.method, path: spec.path, headers: spec.headers ?? {}, body: spec.body };
         },
         onResponse: (status, body) => {
-          if (status === 200 && !target.isValidBody(body)) {
+          if (status === 200 && !isValidBody(target.validBody, body)) {
             invalidBodies++;
             firstInvalidBody ??= body.slice(0, 500);
           }

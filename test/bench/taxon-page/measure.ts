@@ -1,5 +1,5 @@
 import { DatabaseActivity } from "./database-activity.ts";
-import { runLoad, type LoadResult, type LoadTarget } from "./load-generator.ts";
+import { runLoad, type LoadGeneratorName, type LoadResult, type LoadTarget } from "./load-generator.ts";
 import { machineCpu, processCpuSplitMs, type ServerProcess } from "./processes.ts";
 
 export interface Measured extends LoadResult {
@@ -11,12 +11,14 @@ export interface Measured extends LoadResult {
   serverSystemCpuMsPerRequest: number;
   /** CPU of the benchmark database's backends per answered request. */
   postgresCpuMsPerRequest: number;
+  /** This process's CPU per request, plus the load generator's own process when it has one (wrk). */
   loadGeneratorCpuMsPerRequest: number;
   /** Share of the machine's cores busy during the run, every process included. */
   machineBusy: number;
 }
 
 export interface LoadSettings {
+  generator: LoadGeneratorName;
   connections: number;
   durationSeconds: number;
   ids: readonly number[];
@@ -48,7 +50,7 @@ export async function measure(
     serverCpuMsPerRequest: perRequest(server1.user + server1.system - server0.user - server0.system),
     serverSystemCpuMsPerRequest: perRequest(server1.system - server0.system),
     postgresCpuMsPerRequest: perRequest(DatabaseActivity.between(pg0, pg1)),
-    loadGeneratorCpuMsPerRequest: perRequest((self.user + self.system) / 1000),
+    loadGeneratorCpuMsPerRequest: perRequest((self.user + self.system) / 1000 + (result.generatorCpuMs ?? 0)),
     machineBusy: (machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total),
   };
 }

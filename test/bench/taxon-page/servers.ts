@@ -1,6 +1,6 @@
 import { API_NODE_FLAGS } from "../../../apps/api/src/node-flags.ts";
 import { TAXON_PAGE_QUERY } from "./page.ts";
-import type { LoadTarget } from "./load-generator.ts";
+import type { BodyCheck, LoadTarget } from "./load-generator.ts";
 import { freePort, startServer, type ServerProcess } from "./processes.ts";
 
 /** What answers: the real API, the API with prototype fixes, or one of the raw-SQL routes. */
@@ -85,9 +85,7 @@ export async function startFor(spec: ServerSpec, settings: ServerSettings, nodeA
   });
 }
 
-function isPageBody(body: string): boolean {
-  return body.startsWith('{"data":{"taxon":{') && !body.includes('"errors"');
-}
+const PAGE_BODY: BodyCheck = { prefix: '{"data":{"taxon":{', absent: '"errors"' };
 
 /** How the load generator asks `spec` for a page; request specs are built once per id. */
 export function targetOf(spec: ServerSpec, server: ServerProcess): LoadTarget {
@@ -107,9 +105,9 @@ export function targetOf(spec: ServerSpec, server: ServerProcess): LoadTarget {
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ query: TAXON_PAGE_QUERY, variables: { id } }),
       })),
-      isValidBody: isPageBody,
+      validBody: PAGE_BODY,
     };
   }
   const route = spec.kind === "raw-sql" ? "taxon-page" : "taxon-page-json";
-  return { name: spec.id, baseUrl: server.baseUrl, request: cached((id) => ({ method: "GET", path: `/${route}/${id}` })), isValidBody: isPageBody };
+  return { name: spec.id, baseUrl: server.baseUrl, request: cached((id) => ({ method: "GET", path: `/${route}/${id}` })), validBody: PAGE_BODY };
 }
