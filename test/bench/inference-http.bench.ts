@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../services/inference/src/config.ts";
 import { BenchUsageError } from "./lib/args.ts";
+import { wrkAvailable } from "./lib/wrk.ts";
 import type { BenchContext, BenchReport, Benchmark } from "./lib/benchmark.ts";
 import { median } from "./lib/stats.ts";
 import type { ResultTable } from "./lib/table.ts";
@@ -28,6 +29,7 @@ const STAND_IN_DIR = "arbor-standin-v1";
 const COMPLETION_BURST_MS = 200;
 
 const CLIENT_DESCRIPTIONS: Record<ClientKind, string> = {
+  wrk: "wrk (one C thread, its own process), the image file as the request body (application/octet-stream) and raw float32 answers (Accept: application/octet-stream), each checked for status 200 and 768 floats",
   binary: "node:http keep-alive, the image file as the request body (application/octet-stream) and raw float32 answers (Accept: application/octet-stream)",
   raw: "node:http keep-alive, JSON requests with base64 images encoded once before the run and JSON answers",
   typed: "the project's InferenceClient (fetch per call; the image as the raw body, raw float32 answers decoded into Float32Arrays)",
@@ -57,10 +59,12 @@ function list<T extends string>(text: string, allowed: readonly T[], name: strin
 function readOptions({ args, quick }: BenchContext): Options {
   const client = args.string("client", DEFAULT_CLIENT_KIND);
   if (!CLIENT_KINDS.includes(client as ClientKind)) throw new BenchUsageError(`--client must be one of ${CLIENT_KINDS.join(", ")}`);
+  if (client === "wrk" && !wrkAvailable()) throw new BenchUsageError("--client wrk: wrk is not installed (apt-get install wrk)");
   const seconds = (name: string, fallback: number) => 1000 * args.count(name, fallback);
   const windowKind = args.string("window", "clock");
   if (windowKind !== "clock" && windowKind !== "completions") throw new BenchUsageError("--window must be clock or completions");
   const windowOptions = windowKind === "completions" ? { completionSpan: { burstMs: COMPLETION_BURST_MS } } : {};
+  if (windowKind === "completions" && client === "wrk") throw new BenchUsageError("--window completions needs a Node client (--client binary): wrk measures clock windows");
   const options: Options = {
     sets: list(args.string("sets", "small,photos"), IMAGE_SETS, "sets"),
     rounds: args.count("rounds", quick ? 1 : 3),
@@ -323,7 +327,7 @@ const benchmark: Benchmark = {
     "--sets small,photos      image sets: small (224×224 JPEGs made from the test photos) and/or photos (the real photos as stored)",
     "--rounds 3               interleaved rounds (path order reversed every other round)",
     "--clients 16             concurrent closed-loop clients (HTTP and in-process)",
-    "--client binary          binary (node:http, the image file as the body, raw float32 answers), raw (node:http, JSON with base64, JSON answers; bodies encoded once) or typed (InferenceClient, binary transport)",
+    "--client wrk             wrk (default where installed: apt-get install wrk; one C thread, the image file as the body, raw float32 answers), binary (the same from node:http in this process; the default without wrk), raw (node:http, JSON with base64, JSON answers; bodies encoded once) or typed (InferenceClient, binary transport)",
     "--seconds 20 --warmup 4  measurement window and warm-up for small images",
     "--photo-seconds 45 --photo-warmup 12   the same for photos",
     "--offline sequential,pipelined,pipelined-encoder-thread   offline modes; the best one each round is the anchor",

@@ -24,7 +24,7 @@ import { checkSameContent } from "./taxon-page/content-check.ts";
 import { DatabaseActivity } from "./taxon-page/database-activity.ts";
 import type { DatasetSpec } from "./taxon-page/dataset.ts";
 import { defaultLoadGenerator, LOAD_GENERATORS, runLoad, type LoadGeneratorName } from "./taxon-page/load-generator.ts";
-import { wrkAvailable, wrkVersion } from "./taxon-page/wrk-load.ts";
+import { wrkAvailable, wrkVersion } from "./lib/wrk.ts";
 import { findLoadedDataset, loadDataset, type LoadedDataset } from "./taxon-page/load.ts";
 import { measure, type Measured } from "./taxon-page/measure.ts";
 import { TAXON_PAGE_QUERY } from "./taxon-page/page.ts";

@@ -1,12 +1,15 @@
 import http from "node:http";
 import { EMBEDDING_HEADERS, EMBEDDINGS_BINARY_TYPE, InferenceClient } from "../../../services/inference/src/client.ts";
+import { wrkAvailable } from "../lib/wrk.ts";
 import type { ImageInput } from "./image-inputs.ts";
 
-/** How the benchmark's clients talk to the service; the first is the default. */
-export const CLIENT_KINDS = ["binary", "raw", "typed"] as const;
+/** How the benchmark's clients talk to the service: `wrk` (wrk-clients.ts) where installed, else `binary`. */
+export const CLIENT_KINDS = ["wrk", "binary", "raw", "typed"] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
-export const DEFAULT_CLIENT_KIND: ClientKind = CLIENT_KINDS[0];
-const EMBEDDING_DIM = 768;
+export const DEFAULT_CLIENT_KIND: ClientKind = wrkAvailable() ? "wrk" : "binary";
+/** The kinds that run as closed loops of Node requests in the benchmark process. */
+export type NodeClientKind = Exclude<ClientKind, "wrk">;
+export const EMBEDDING_DIM = 768;
 
 export type RequestOutcome = { items: number } | { failure: string };
 export type ImageRequester = (client: number, sequence: number) => Promise<RequestOutcome>;
@@ -29,7 +32,7 @@ export function imageFor(images: readonly ImageInput[], client: number, sequence
  * JSON, checked for status 200 and its "dim". `typed`: the project's InferenceClient with its default (binary)
  * transport (fetch per call, decoded into Float32Arrays), as the api and training services call it.
  */
-export function createHttpClients(kind: ClientKind, baseUrl: string, images: readonly ImageInput[], clients: number): HttpClients {
+export function createHttpClients(kind: NodeClientKind, baseUrl: string, images: readonly ImageInput[], clients: number): HttpClients {
   if (kind === "typed") {
     const client = new InferenceClient({ baseUrl, timeoutMs: 300_000, maxRetries: 0 });
     return {

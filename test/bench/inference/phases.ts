@@ -1,9 +1,10 @@
 import { loadAverage } from "../lib/machine.ts";
-import { createHttpClients, imageFor, type ClientKind } from "./http-clients.ts";
+import { createHttpClients, EMBEDDING_DIM, imageFor, type ClientKind } from "./http-clients.ts";
 import type { ImageInput } from "./image-inputs.ts";
 import { runOffline, type InProcessEngine, type OfflineMode, type OfflineResult } from "./in-process-engine.ts";
 import { scrapeMetrics, serviceWindow, type ServiceWindow } from "./prometheus.ts";
 import { MeasurementWindow, runClosedLoop, scheduleWindow, type WindowOptions, type WindowSummary } from "./window.ts";
+import { runWrkImages } from "./wrk-clients.ts";
 
 /** The paths the benchmark measures. */
 export type PathName = `offline ${OfflineMode}` | "in-process service" | "HTTP service";
@@ -109,6 +110,7 @@ export async function httpPhase(
   timing: PhaseTiming,
   onWindow?: (window: { fromUs: number; toUs: number }) => void,
 ): Promise<PhaseResult> {
+  if (clientKind === "wrk") return wrkHttpPhase(baseUrl, images, clients, timing, onWindow);
   const loadAverageAtStart = loadAverage();
   const http = createHttpClients(clientKind, baseUrl, images, clients);
   const window = new MeasurementWindow(timing);
@@ -148,6 +150,49 @@ export async function httpPhase(
     meanBatchSize: service.meanBatchSize,
     benchProcessCpuCores: cores,
     imagesPerCpuSecond: summary.itemsPerSecond / (service.processCpuCores + cores),
+    service,
+  };
+}
+
+/**
+ * The same phase with wrk as the clients: a warm-up run, then a measured run whose own duration is the window (the
+ * service's /metrics scraped just before and after it). wrk's CPU and this process's count as the load generator's.
+ */
+async function wrkHttpPhase(
+  baseUrl: string,
+  images: readonly ImageInput[],
+  clients: number,
+  timing: PhaseTiming,
+  onWindow?: (window: { fromUs: number; toUs: number }) => void,
+): Promise<PhaseResult> {
+  if (timing.completionSpan) throw new Error("the wrk client measures clock windows only: use --client binary with --window completions");
+  const loadAverageAtStart = loadAverage();
+  const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
+  await runWrkImages(baseUrl, images, clients, seconds(timing.warmupMs), EMBEDDING_DIM);
+  const before = await scrapeMetrics(baseUrl);
+  const cpu = process.cpuUsage();
+  const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+  const fromUs = nowUs();
+  const run = await runWrkImages(baseUrl, images, clients, seconds(timing.durationMs), EMBEDDING_DIM);
+  const toUs = nowUs();
+  const after = await scrapeMetrics(baseUrl);
+  const used = process.cpuUsage(cpu);
+  const cores = ((used.user + used.system) / 1000 + run.cpuMs) / 1000 / run.seconds;
+  onWindow?.({ fromUs, toUs });
+  const service = serviceWindow(before, after, run.seconds);
+  const imagesPerSecond = run.images / run.seconds;
+  return {
+    path: "HTTP service",
+    imagesPerSecond,
+    images: run.images,
+    seconds: run.seconds,
+    loadAverageAtStart,
+    latency: run.latency,
+    failures: run.failures,
+    failureSamples: run.failureSamples,
+    meanBatchSize: service.meanBatchSize,
+    benchProcessCpuCores: cores,
+    imagesPerCpuSecond: imagesPerSecond / (service.processCpuCores + cores),
     service,
   };
 }

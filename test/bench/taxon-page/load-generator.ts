@@ -1,6 +1,7 @@
 import autocannon from "autocannon";
 import { percentile } from "../lib/stats.ts";
-import { runWrk, wrkAvailable } from "./wrk-load.ts";
+import { wrkAvailable } from "../lib/wrk.ts";
+import { runWrkLoad } from "./wrk-load.ts";
 
 /**
  * Closed-loop HTTP load: `connections` keep-alive clients, each sending its next request as soon as the previous
@@ -73,7 +74,7 @@ export interface LoadResult {
 const MAX_SAMPLES = 2_000_000;
 
 export function runLoad(target: LoadTarget, options: LoadOptions): Promise<LoadResult> {
-  return options.generator === "wrk" ? runWrk(target, options) : runAutocannon(target, options);
+  return options.generator === "wrk" ? runWrkLoad(target, options) : runAutocannon(target, options);
 }
 
 async function runAutocannon(target: LoadTarget, options: LoadOptions): Promise<LoadResult> {

@@ -1,44 +1,13 @@
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { luaCommon, luaString, runWrk } from "../lib/wrk.ts";
 import type { LoadOptions, LoadResult, LoadTarget } from "./load-generator.ts";
 
 /**
- * Closed-loop load with wrk (C, epoll; Debian's `apt-get install wrk`): one thread drives all connections, so the
- * load generator takes a fraction of the CPU autocannon needs on the 2 cores it shares with the servers. Requests
- * are formatted once by a generated Lua script and sent in the order of `options.ids`; a Lua response hook checks
- * each 200 body against the target's BodyCheck. wrk's CPU time is read with the shell's `times`.
+ * The taxon-page load with wrk (`lib/wrk.ts`): requests formatted once by a generated Lua script and sent in the
+ * cyclic order of `options.ids`; a Lua response hook checks each 200 body against the target's BodyCheck.
  */
 
-const RESULT_MARK = "ARBOR_WRK ";
-const WRK_THREADS = 1;
-
-/** Whether `wrk` runs here. */
-export function wrkAvailable(): boolean {
-  const probe = spawnSync("wrk", ["--version"], { encoding: "utf8" });
-  return probe.error === undefined && /wrk/.test(`${probe.stdout}${probe.stderr}`);
-}
-
-/** e.g. "wrk 4.1.0-3+b2" (Debian's version string). */
-export function wrkVersion(): string {
-  const probe = spawnSync("wrk", ["--version"], { encoding: "utf8" });
-  const match = /wrk (\S+)/.exec(`${probe.stdout}${probe.stderr}`);
-  return match ? `wrk ${match[1]!.replace(/^debian\//, "")}` : "wrk";
-}
-
-/** A Lua string literal of any text: printable ASCII as is, every other byte as a \ddd escape. */
-export function luaString(text: string): string {
-  let out = '"';
-  for (const byte of Buffer.from(text, "utf8")) {
-    const printable = byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c;
-    out += printable ? String.fromCharCode(byte) : `\\${String(byte).padStart(3, "0")}`;
-  }
-  return `${out}"`;
-}
-
-/** The wrk script: the requests, the body check, and a done() that prints one JSON line of results. */
-export function wrkScript(target: LoadTarget, ids: readonly number[], invalidBodyFile: string): string {
+/** The wrk script: the requests and the body check (lib/wrk.ts adds the rest). */
+export function wrkScript(target: LoadTarget, ids: readonly number[], sampleFile: string): string {
   const specs = ids.map((id) => {
     const spec = target.request(id);
     const headers = Object.entries(spec.headers ?? {}).map(([name, value]) => `[${luaString(name)}] = ${luaString(value)}`);
@@ -52,121 +21,45 @@ ${specs.join("\n")}
 local prefix = ${luaString(prefix)}
 local absent = ${luaString(absent)}
 local requests = {}
-local next_request = 0
--- Globals: done() reads them from each thread's state.
-invalid = 0
-first_invalid = nil
 
 function init(args)
   for k, s in ipairs(specs) do requests[k] = wrk.format(s[1], s[2], s[3], s[4]) end
 end
 
-function request()
-  next_request = next_request % #requests + 1
-  return requests[next_request]
-end
-
 function response(status, headers, body)
   if status == 200 and (body:sub(1, #prefix) ~= prefix or body:find(absent, 1, true)) then
-    invalid = invalid + 1
-    if first_invalid == nil then first_invalid = body:sub(1, 500) end
+    failures = failures + 1
+    if first_failure == nil then first_failure = body:sub(1, 500) end
   end
 end
 
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-
-function done(summary, latency, requests)
-  local bad, first = 0, nil
-  for _, t in ipairs(threads) do
-    bad = bad + t:get("invalid")
-    first = first or t:get("first_invalid")
-  end
-  if first then
-    local f = io.open(${luaString(invalidBodyFile)}, "w")
-    f:write(first)
-    f:close()
-  end
-  local e = summary.errors
-  io.write(string.format('${RESULT_MARK}{"requests":%d,"durationUs":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,' ..
-    '"p50":%d,"p90":%d,"p99":%d,"mean":%.3f,"max":%d,"invalid":%d}\\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean, latency.max, bad))
-end
-`;
+${luaCommon(sampleFile)}`;
 }
 
-interface WrkSummary {
-  requests: number;
-  durationUs: number;
-  connect: number;
-  read: number;
-  write: number;
-  status: number;
-  timeout: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  mean: number;
-  max: number;
-  invalid: number;
-}
-
-/** wrk's result line, and its CPU from the `times` line of the shell that ran it (children's user and system). */
-export function parseWrkOutput(stdout: string): { summary: WrkSummary; cpuMs: number } {
-  const line = stdout.split("\n").find((l) => l.startsWith(RESULT_MARK));
-  if (!line) throw new Error(`wrk printed no result line:\n${stdout.slice(-2000)}`);
-  const summary = JSON.parse(line.slice(RESULT_MARK.length)) as WrkSummary;
-  const times = [...stdout.matchAll(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/gm)];
-  const children = times.at(-1);
-  if (!children) throw new Error(`no CPU times after wrk's output:\n${stdout.slice(-500)}`);
-  const seconds = (m: string, s: string) => Number(m) * 60 + Number(s);
-  return { summary, cpuMs: 1000 * (seconds(children[1]!, children[2]!) + seconds(children[3]!, children[4]!)) };
-}
-
-export async function runWrk(target: LoadTarget, options: LoadOptions): Promise<LoadResult> {
-  const dir = mkdtempSync(join(tmpdir(), "arbor-wrk-"));
-  try {
-    const invalidBodyFile = join(dir, "first-invalid-body.txt");
-    const script = join(dir, "taxon-page.lua");
-    writeFileSync(script, wrkScript(target, options.ids, invalidBodyFile));
-    const args = ["-t", String(WRK_THREADS), "-c", String(options.connections), "-d", `${options.durationSeconds}s`, "--timeout", "10s", "-s", script, target.baseUrl];
-    const stdout = await new Promise<string>((resolve, reject) => {
-      // `times` after wrk prints the CPU of the shell's children: wrk's own user and system time.
-      const child = spawn("/bin/sh", ["-c", 'wrk "$@"; status=$?; times; exit $status', "sh", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-      child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-      child.on("error", reject);
-      child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited with ${code}: ${err.slice(-1000)}${out.slice(-1000)}`))));
-    });
-    const { summary, cpuMs } = parseWrkOutput(stdout);
-    let firstInvalidBody: string | null = null;
-    try {
-      firstInvalidBody = readFileSync(invalidBodyFile, "utf8");
-    } catch {
-      // No invalid body.
-    }
-    // wrk counts every completed response in `requests`; answers of 400 and above are its status errors.
-    const answered = summary.requests - summary.status;
-    const seconds = summary.durationUs / 1e6;
-    return {
-      requests: answered,
-      seconds,
-      rps: answered / seconds,
-      p50: summary.p50 / 1000,
-      p90: summary.p90 / 1000,
-      p99: summary.p99 / 1000,
-      mean: summary.mean / 1000,
-      max: summary.max / 1000,
-      errors: summary.connect + summary.read + summary.write + summary.timeout,
-      non2xx: summary.status,
-      invalidBodies: summary.invalid,
-      firstInvalidBody,
-      generatorCpuMs: cpuMs,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+export async function runWrkLoad(target: LoadTarget, options: LoadOptions): Promise<LoadResult> {
+  const { summary, cpuMs, failureSample } = await runWrk({
+    url: target.baseUrl,
+    connections: options.connections,
+    durationSeconds: options.durationSeconds,
+    timeoutSeconds: 10,
+    script: (_dir, sampleFile) => wrkScript(target, options.ids, sampleFile),
+  });
+  // wrk counts every completed response in `requests`; answers of 400 and above are its status errors.
+  const answered = summary.requests - summary.status;
+  const seconds = summary.durationUs / 1e6;
+  return {
+    requests: answered,
+    seconds,
+    rps: answered / seconds,
+    p50: summary.p50 / 1000,
+    p90: summary.p90 / 1000,
+    p99: summary.p99 / 1000,
+    mean: summary.mean / 1000,
+    max: summary.max / 1000,
+    errors: summary.connect + summary.read + summary.write + summary.timeout,
+    non2xx: summary.status,
+    invalidBodies: summary.failures,
+    firstInvalidBody: failureSample,
+    generatorCpuMs: cpuMs,
+  };
 }

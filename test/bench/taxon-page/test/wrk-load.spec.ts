@@ -2,7 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isValidBody, type LoadTarget } from "../load-generator.ts";
-import { luaString, parseWrkOutput, runWrk, wrkAvailable, wrkScript } from "../wrk-load.ts";
+import { luaString, parseWrkOutput, wrkAvailable } from "../../lib/wrk.ts";
+import { runWrkLoad, wrkScript } from "../wrk-load.ts";
 
 const CHECK = { prefix: '{"data":{"taxon":{', absent: '"errors"' };
 
@@ -10,6 +11,7 @@ describe("wrk load generator helpers", () => {
   it("writes any text as a Lua string literal of printable ASCII", () => {
     expect(luaString('a"b\\c\nd')).toBe('"a\\034b\\092c\\010d"');
     expect(luaString("é")).toBe('"\\195\\169"');
+    expect(luaString(Uint8Array.of(0, 255, 65))).toBe('"\\000\\255A"');
   });
 
   it("puts every request, in order, and the body check into the script", () => {
@@ -26,10 +28,10 @@ describe("wrk load generator helpers", () => {
   });
 
   it("reads the result line and the CPU of the shell's children", () => {
-    const out = 'Running 1s test\nARBOR_WRK {"requests":10,"durationUs":1000000,"connect":0,"read":0,"write":0,"status":1,"timeout":0,"p50":100,"p90":200,"p99":300,"mean":120.5,"max":400,"invalid":2}\n0m0.010s 0m0.020s\n0m1.500s 0m0.250s\n';
+    const out = 'Running 1s test\nARBOR_WRK {"requests":10,"durationUs":1000000,"connect":0,"read":0,"write":0,"status":1,"timeout":0,"p50":100,"p90":200,"p99":300,"mean":120.5,"min":50,"max":400,"failures":2}\n0m0.010s 0m0.020s\n0m1.500s 0m0.250s\n';
     const { summary, cpuMs } = parseWrkOutput(out);
     expect(summary.requests).toBe(10);
-    expect(summary.invalid).toBe(2);
+    expect(summary.failures).toBe(2);
     expect(cpuMs).toBeCloseTo(1750, 6);
     expect(() => parseWrkOutput("no result")).toThrow(/no result line/);
   });
@@ -65,7 +67,7 @@ describe.skipIf(!wrkAvailable())("wrk against a local server", () => {
 
   it("sends the ids in order, counts invalid bodies and error statuses, and reports its CPU", async () => {
     const target: LoadTarget = { name: "local", baseUrl, request: (id) => ({ method: "POST", path: "/", body: JSON.stringify({ id }) }), validBody: CHECK };
-    const result = await runWrk(target, { generator: "wrk", connections: 1, durationSeconds: 1, ids: [1, 2, 3, 4] });
+    const result = await runWrkLoad(target, { generator: "wrk", connections: 1, durationSeconds: 1, ids: [1, 2, 3, 4] });
     // The ids cycle in list order (wrk may spend the first request() call before the connection sends).
     expect(seen.length).toBeGreaterThan(8);
     for (let i = 1; i < seen.length; i++) expect(seen[i]).toBe((seen[i - 1]! % 4) + 1);
