@@ -2,18 +2,12 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isValidBody, type LoadTarget } from "../load-generator.ts";
-import { luaString, parseWrkOutput, wrkAvailable } from "../../lib/wrk.ts";
+import { luaString, wrkAvailable } from "../../lib/wrk.ts";
 import { runWrkLoad, wrkScript } from "../wrk-load.ts";
 
 const CHECK = { prefix: '{"data":{"taxon":{', absent: '"errors"' };
 
-describe("wrk load generator helpers", () => {
-  it("writes any text as a Lua string literal of printable ASCII", () => {
-    expect(luaString('a"b\\c\nd')).toBe('"a\\034b\\092c\\010d"');
-    expect(luaString("é")).toBe('"\\195\\169"');
-    expect(luaString(Uint8Array.of(0, 255, 65))).toBe('"\\000\\255A"');
-  });
-
+describe("taxon-page wrk script", () => {
   it("puts every request, in order, and the body check into the script", () => {
     const target: LoadTarget = {
       name: "t",
@@ -25,15 +19,6 @@ describe("wrk load generator helpers", () => {
     expect(script.indexOf(luaString('{"id":7}'))).toBeLessThan(script.indexOf(luaString('{"id":3}')));
     expect(script).toContain(`local prefix = ${luaString(CHECK.prefix)}`);
     expect(script).toContain(luaString("content-type"));
-  });
-
-  it("reads the result line and the CPU of the shell's children", () => {
-    const out = 'Running 1s test\nARBOR_WRK {"requests":10,"durationUs":1000000,"connect":0,"read":0,"write":0,"status":1,"timeout":0,"p50":100,"p90":200,"p99":300,"mean":120.5,"min":50,"max":400,"failures":2}\n0m0.010s 0m0.020s\n0m1.500s 0m0.250s\n';
-    const { summary, cpuMs } = parseWrkOutput(out);
-    expect(summary.requests).toBe(10);
-    expect(summary.failures).toBe(2);
-    expect(cpuMs).toBeCloseTo(1750, 6);
-    expect(() => parseWrkOutput("no result")).toThrow(/no result line/);
   });
 
   it("applies the same body check as the in-process generator", () => {
