@@ -86,19 +86,36 @@ export async function inProcessPhase(engine: InProcessEngine, images: readonly I
   await loop;
   const summary = window.summary();
   const batches = batchesAtClose.batches - batchesAtOpen.batches;
-  return {
-    path: "in-process service",
-    imagesPerSecond: summary.itemsPerSecond,
-    images: summary.items,
-    seconds: summary.seconds,
+  return closedLoopResult("in-process service", summary, {
     loadAverageAtStart,
-    latency: summary.latency,
-    failures: summary.failures,
-    failureSamples: summary.failureSamples,
     meanBatchSize: batches > 0 ? (batchesAtClose.items - batchesAtOpen.items) / batches : Number.NaN,
     benchProcessCpuCores: cores,
     imagesPerCpuSecond: summary.itemsPerSecond / cores,
-  };
+  });
+}
+
+/** What the clients of a closed-loop path saw over its window. */
+type ClientView = Pick<WindowSummary, "itemsPerSecond" | "items" | "seconds" | "latency" | "failures" | "failureSamples">;
+
+/** A closed-loop path's result: the clients' view of the window and what was measured around it. */
+function closedLoopResult(
+  path: PathName,
+  view: ClientView,
+  measured: Pick<PhaseResult, "loadAverageAtStart" | "meanBatchSize" | "benchProcessCpuCores" | "imagesPerCpuSecond" | "service">,
+): PhaseResult {
+  const { itemsPerSecond, items, seconds, latency, failures, failureSamples } = view;
+  return { path, imagesPerSecond: itemsPerSecond, images: items, seconds, latency, failures, failureSamples, ...measured };
+}
+
+/** The HTTP path's result: batch sizes and the service's CPU from its /metrics over the window. */
+function httpResult(view: ClientView, loadAverageAtStart: PhaseResult["loadAverageAtStart"], service: ServiceWindow, loadGeneratorCores: number): PhaseResult {
+  return closedLoopResult("HTTP service", view, {
+    loadAverageAtStart,
+    meanBatchSize: service.meanBatchSize,
+    benchProcessCpuCores: loadGeneratorCores,
+    imagesPerCpuSecond: view.itemsPerSecond / (service.processCpuCores + loadGeneratorCores),
+    service,
+  });
 }
 
 /** `clients` HTTP clients against the service process; the service's own /metrics give batch sizes and its CPU. */
@@ -136,22 +153,7 @@ export async function httpPhase(
   await loop;
   http.close();
   onWindow?.({ fromUs, toUs });
-  const summary = window.summary();
-  const service = serviceWindow(before, after, window.seconds);
-  return {
-    path: "HTTP service",
-    imagesPerSecond: summary.itemsPerSecond,
-    images: summary.items,
-    seconds: summary.seconds,
-    loadAverageAtStart,
-    latency: summary.latency,
-    failures: summary.failures,
-    failureSamples: summary.failureSamples,
-    meanBatchSize: service.meanBatchSize,
-    benchProcessCpuCores: cores,
-    imagesPerCpuSecond: summary.itemsPerSecond / (service.processCpuCores + cores),
-    service,
-  };
+  return httpResult(window.summary(), loadAverageAtStart, serviceWindow(before, after, window.seconds), cores);
 }
 
 /**
@@ -179,20 +181,5 @@ async function wrkHttpPhase(
   const used = process.cpuUsage(cpu);
   const cores = ((used.user + used.system) / 1000 + run.cpuMs) / 1000 / run.seconds;
   onWindow?.({ fromUs, toUs });
-  const service = serviceWindow(before, after, run.seconds);
-  const imagesPerSecond = run.images / run.seconds;
-  return {
-    path: "HTTP service",
-    imagesPerSecond,
-    images: run.images,
-    seconds: run.seconds,
-    loadAverageAtStart,
-    latency: run.latency,
-    failures: run.failures,
-    failureSamples: run.failureSamples,
-    meanBatchSize: service.meanBatchSize,
-    benchProcessCpuCores: cores,
-    imagesPerCpuSecond: imagesPerSecond / (service.processCpuCores + cores),
-    service,
-  };
+  return httpResult(run, loadAverageAtStart, serviceWindow(before, after, run.seconds), cores);
 }

@@ -41,8 +41,9 @@ ${luaCommon(sampleFile)}`;
 }
 
 export interface WrkImagesRun {
-  /** Answers that were status 200 with one embedding. */
-  images: number;
+  /** Answers that were status 200 with one embedding, and their rate over the run. */
+  items: number;
+  itemsPerSecond: number;
   seconds: number;
   latency: LatencySummary;
   /** Answers the check refused (status ≥ 400 included) and transport errors. */
@@ -72,7 +73,8 @@ export async function runWrkImages(baseUrl: string, images: readonly ImageInput[
   const seconds = summary.durationUs / 1e6;
   const ms = (us: number) => us / 1000;
   return {
-    images: summary.requests - summary.failures,
+    items: summary.requests - summary.failures,
+    itemsPerSecond: (summary.requests - summary.failures) / seconds,
     seconds,
     latency: {
       count: summary.requests,

@@ -13,16 +13,26 @@ import { join } from "node:path";
 
 const RESULT_MARK = "ARBOR_WRK ";
 
+let versionText: string | null | undefined;
+
+/** What `wrk --version` prints, asked once; null when wrk does not run here. */
+function wrkVersionText(): string | null {
+  if (versionText === undefined) {
+    const probe = spawnSync("wrk", ["--version"], { encoding: "utf8" });
+    const text = `${probe.stdout}${probe.stderr}`;
+    versionText = probe.error === undefined && /wrk/.test(text) ? text : null;
+  }
+  return versionText;
+}
+
 /** Whether `wrk` runs here. */
 export function wrkAvailable(): boolean {
-  const probe = spawnSync("wrk", ["--version"], { encoding: "utf8" });
-  return probe.error === undefined && /wrk/.test(`${probe.stdout}${probe.stderr}`);
+  return wrkVersionText() !== null;
 }
 
 /** e.g. "wrk 4.1.0-3+b2" (Debian's version string). */
 export function wrkVersion(): string {
-  const probe = spawnSync("wrk", ["--version"], { encoding: "utf8" });
-  const match = /wrk (\S+)/.exec(`${probe.stdout}${probe.stderr}`);
+  const match = /wrk (\S+)/.exec(wrkVersionText() ?? "");
   return match ? `wrk ${match[1]!.replace(/^debian\//, "")}` : "wrk";
 }
 

@@ -44,9 +44,9 @@ describe.skipIf(!wrkAvailable())("wrk image client against a local server", () =
   it("posts the image bytes in turn, counts good answers and failures, and reports its CPU", async () => {
     const run = await runWrkImages(baseUrl, [image("a"), image("b"), image("bad")], 2, 1, 4);
     expect(new Set(bodies)).toEqual(new Set(["a", "b", "bad"]));
-    expect(run.images + run.summary.failures).toBe(run.summary.requests);
+    expect(run.items + run.summary.failures).toBe(run.summary.requests);
     expect(run.summary.failures).toBeGreaterThanOrEqual(Math.floor(bodies.length / 3) - 2);
-    expect(run.images).toBeGreaterThanOrEqual(Math.floor((2 * bodies.length) / 3) - 2);
+    expect(run.items).toBeGreaterThanOrEqual(Math.floor((2 * bodies.length) / 3) - 2);
     expect(run.failureSamples[0]).toMatch(/^HTTP 400/);
     expect(run.latency.p99).toBeGreaterThan(0);
     expect(run.cpuMs).toBeGreaterThan(0);
