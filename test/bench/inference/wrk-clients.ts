@@ -56,7 +56,7 @@ export interface WrkImagesRun {
 
 /** `connections` closed-loop clients posting `images` for `durationSeconds`. */
 export async function runWrkImages(baseUrl: string, images: readonly ImageInput[], connections: number, durationSeconds: number, dim: number): Promise<WrkImagesRun> {
-  const { summary, cpuMs, failureSample } = await runWrk({
+  const { summary, seconds, latency, transportErrors, cpuMs, failureSample } = await runWrk({
     url: baseUrl,
     connections,
     durationSeconds,
@@ -70,23 +70,12 @@ export async function runWrkImages(baseUrl: string, images: readonly ImageInput[
       return imagesScript(files, dim, sampleFile);
     },
   });
-  const seconds = summary.durationUs / 1e6;
-  const ms = (us: number) => us / 1000;
   return {
     items: summary.requests - summary.failures,
     itemsPerSecond: (summary.requests - summary.failures) / seconds,
     seconds,
-    latency: {
-      count: summary.requests,
-      p50: ms(summary.p50),
-      p90: ms(summary.p90),
-      p99: ms(summary.p99),
-      mean: ms(summary.mean),
-      min: ms(summary.min),
-      max: ms(summary.max),
-      qps: summary.requests / seconds,
-    },
-    failures: summary.failures + summary.connect + summary.read + summary.write + summary.timeout,
+    latency,
+    failures: summary.failures + transportErrors,
     failureSamples: failureSample === null ? [] : [failureSample],
     cpuMs,
     summary,

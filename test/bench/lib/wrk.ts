@@ -2,6 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { LatencySummary } from "./stats.ts";
 
 /**
  * Runs wrk (C, epoll; Debian's `apt-get install wrk`), the load generator of the HTTP benchmarks where it is
@@ -122,14 +123,21 @@ export interface WrkRun {
   durationSeconds: number;
   timeoutSeconds: number;
   /**
-   * The Lua script, which must define a global table `requests` (filled by its init()) and a response() hook, and
-   * end with luaCommon(sampleFile). `dir` is the run's temporary folder, for files the script reads.
+   * The Lua script, which must declare a local table `requests` (filled by its init()) and a response() hook, and
+   * end with luaCommon(sampleFile), whose request() reads that table. `dir` is the run's temporary folder, for files
+   * the script reads.
    */
   script(dir: string, sampleFile: string): string;
 }
 
 export interface WrkResult {
   summary: WrkSummary;
+  /** The run's duration as wrk measured it. */
+  seconds: number;
+  /** The summary's latencies in milliseconds, over every completed response. */
+  latency: LatencySummary;
+  /** Connection, read and write errors and timeouts: requests that got no answer. */
+  transportErrors: number;
   /** wrk's user + system CPU. */
   cpuMs: number;
   /** The first answer the script's check refused, as it saved it. */
@@ -154,7 +162,17 @@ export async function runWrk(run: WrkRun): Promise<WrkResult> {
       child.on("error", reject);
       child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited with ${code}: ${err.slice(-1000)}${out.slice(-1000)}`))));
     });
-    return { ...parseWrkOutput(stdout), failureSample: existsSync(sampleFile) ? readFileSync(sampleFile, "utf8") : null };
+    const { summary, cpuMs } = parseWrkOutput(stdout);
+    const ms = (us: number) => us / 1000;
+    const seconds = summary.durationUs / 1e6;
+    return {
+      summary,
+      seconds,
+      latency: { count: summary.requests, p50: ms(summary.p50), p90: ms(summary.p90), p99: ms(summary.p99), mean: ms(summary.mean), min: ms(summary.min), max: ms(summary.max), qps: summary.requests / seconds },
+      transportErrors: summary.connect + summary.read + summary.write + summary.timeout,
+      cpuMs,
+      failureSample: existsSync(sampleFile) ? readFileSync(sampleFile, "utf8") : null,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -37,7 +37,7 @@ ${luaCommon(sampleFile)}`;
 }
 
 export async function runWrkLoad(target: LoadTarget, options: LoadOptions): Promise<LoadResult> {
-  const { summary, cpuMs, failureSample } = await runWrk({
+  const { summary, seconds, latency, transportErrors, cpuMs, failureSample } = await runWrk({
     url: target.baseUrl,
     connections: options.connections,
     durationSeconds: options.durationSeconds,
@@ -46,17 +46,16 @@ export async function runWrkLoad(target: LoadTarget, options: LoadOptions): Prom
   });
   // wrk counts every completed response in `requests`; answers of 400 and above are its status errors.
   const answered = summary.requests - summary.status;
-  const seconds = summary.durationUs / 1e6;
   return {
     requests: answered,
     seconds,
     rps: answered / seconds,
-    p50: summary.p50 / 1000,
-    p90: summary.p90 / 1000,
-    p99: summary.p99 / 1000,
-    mean: summary.mean / 1000,
-    max: summary.max / 1000,
-    errors: summary.connect + summary.read + summary.write + summary.timeout,
+    p50: latency.p50,
+    p90: latency.p90,
+    p99: latency.p99,
+    mean: latency.mean,
+    max: latency.max,
+    errors: transportErrors,
     non2xx: summary.status,
     invalidBodies: summary.failures,
     firstInvalidBody: failureSample,
