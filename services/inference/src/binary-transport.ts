@@ -2,10 +2,10 @@
 // embeddings answered as raw float32 instead of JSON numbers when the caller's Accept prefers it. The
 // wire contract (content type, header names) is in client.ts, which decodes it.
 
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { endianness } from 'node:os';
 
-import type { Request, Response } from 'express';
+import accepts from 'accepts';
 
 import { EMBEDDING_HEADERS, EMBEDDINGS_BINARY_TYPE, type ModelInfo } from './client.ts';
 
@@ -36,8 +36,9 @@ export function sendsRawImage(req: IncomingMessage): boolean {
  * Whether the caller's Accept prefers raw float32 to JSON: by q-value, then by the order the caller listed them. No
  * Accept, or only wildcards, keep JSON.
  */
-export function prefersBinaryEmbeddings(req: Request): boolean {
-  return req.accepts(['application/json', EMBEDDINGS_BINARY_TYPE]) === EMBEDDINGS_BINARY_TYPE;
+export function prefersBinaryEmbeddings(req: IncomingMessage): boolean {
+  // The negotiation express's req.accepts() runs.
+  return accepts(req).type(['application/json', EMBEDDINGS_BINARY_TYPE]) === EMBEDDINGS_BINARY_TYPE;
 }
 
 /** ModelInfo as JSON with every character outside printable ASCII escaped: a valid header value for any model name. */
@@ -58,10 +59,13 @@ export function embeddingsBytes(vectors: readonly Float32Array[]): Buffer {
 }
 
 /** Answers embeddings as raw float32 with their description in headers (see EMBEDDING_HEADERS). */
-export function sendBinaryEmbeddings(res: Response, model: ModelInfo, vectors: readonly Float32Array[]): void {
+export function sendBinaryEmbeddings(res: ServerResponse, model: ModelInfo, vectors: readonly Float32Array[]): void {
+  const body = embeddingsBytes(vectors);
   res.setHeader(EMBEDDING_HEADERS.count, String(vectors.length));
   res.setHeader(EMBEDDING_HEADERS.dim, String(vectors[0]?.length ?? 0));
   res.setHeader(EMBEDDING_HEADERS.normalization, 'l2');
   res.setHeader(EMBEDDING_HEADERS.model, modelHeaderValue(model));
-  res.type(EMBEDDINGS_BINARY_TYPE).send(embeddingsBytes(vectors));
+  res.setHeader('Content-Type', EMBEDDINGS_BINARY_TYPE);
+  res.setHeader('Content-Length', body.length);
+  res.end(body);
 }

@@ -1,29 +1,25 @@
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 
-import { QueueFullError, ShuttingDownError } from './batching/errors.ts';
+import { ShuttingDownError } from './batching/errors.ts';
 import { prefersBinaryEmbeddings, RAW_IMAGE_TYPES, sendBinaryEmbeddings, sendsRawImage } from './binary-transport.ts';
-import type { EmbeddingsResponse, ErrorResponse, ModelInfo, ServiceErrorCode } from './client.ts';
+import type { EmbeddingsResponse, ModelInfo } from './client.ts';
 import type { InferenceConfig } from './config.ts';
+import { failRequest, HttpError, sendError, toHttpError } from './http-errors.ts';
 import type { Logger } from './logger.ts';
 import type { InferenceMetrics } from './metrics.ts';
-import { ModelNotReadyError, ModelUnavailableError } from './models/errors.ts';
 import type { ModelHost } from './models/model-host.ts';
-import { ImagePreprocessError } from './preprocess/index.ts';
+import { rawImageFastPath } from './raw-image-fast-path.ts';
+import { openRequestScope, type Lifecycle, type RequestScope } from './request-scope.ts';
 import type { StoredImages } from './stored-images/stored-images.ts';
-import { TokenizerError } from './tokenizer/index.ts';
 
 declare global {
   namespace Express {
     interface Locals {
-      requestId: string;
-      /** The service logger bound to this request's id. */
-      log: Logger;
-      /** Route pattern for metrics, set by `route()`. */
-      route?: string;
+      /** The request's id, logger and route label (request-scope.ts). */
+      scope: RequestScope;
     }
   }
 }
@@ -41,29 +37,12 @@ export interface ServiceContext {
 /** Adds routes under /v1 (e.g. classification, registered by its own module). */
 export type RouteRegistrar = (router: Router, context: ServiceContext) => void;
 
-/** An error with its HTTP answer; route handlers throw it for bad input. */
-export class HttpError extends Error {
-  override readonly name = 'HttpError';
-
-  constructor(
-    readonly status: number,
-    readonly code: ServiceErrorCode,
-    message: string,
-    readonly details?: Record<string, unknown>,
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(message);
-  }
-}
-
-const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 const BASE64_PATTERN = /^[A-Za-z0-9+/]*={0,2}$/;
-const SHUTDOWN_RETRY_AFTER_S = 1;
 
 /** Wraps a handler so the metrics know its route pattern; Express 5 passes rejected promises to the error handler. */
 export function route(handler: (req: Request, res: Response) => Promise<void> | void): RequestHandler {
   return async (req, res) => {
-    res.locals.route = `${req.baseUrl}${req.route?.path ?? ''}`;
+    res.locals.scope.route = `${req.baseUrl}${req.route?.path ?? ''}`;
     await handler(req, res);
   };
 }
@@ -153,7 +132,7 @@ export const registerEmbedRoutes: RouteRegistrar = (router, context) => {
       if (sendsRawImage(req)) images = [rawImage(req.body)];
       else {
         requireJson(req, `application/json, or one image file as ${RAW_IMAGE_TYPES.join(', ')}`);
-        images = await requestedImages(req.body, context, res.locals.log);
+        images = await requestedImages(req.body, context, res.locals.scope.log);
       }
       const model = await host.acquire();
       sendEmbeddings(req, res, model.info, await model.images.embed(images));
@@ -170,80 +149,18 @@ export const registerEmbedRoutes: RouteRegistrar = (router, context) => {
   );
 };
 
-/** Any thrown error as the HTTP answer the client sees. */
-export function toHttpError(error: unknown): HttpError {
-  if (error instanceof HttpError) return error;
-  if (error instanceof ImagePreprocessError) {
-    return new HttpError(error.code === 'IMAGE_TOO_LARGE' ? 413 : 400, error.code, error.message, { index: error.index });
-  }
-  if (error instanceof TokenizerError) return new HttpError(400, 'INVALID_REQUEST', error.message);
-  if (error instanceof QueueFullError) {
-    return new HttpError(429, 'QUEUE_FULL', error.message, { queue: error.queue, capacity: error.capacity }, error.retryAfterSeconds);
-  }
-  if (error instanceof ModelNotReadyError) return new HttpError(503, 'MODEL_NOT_READY', error.message, { state: error.state }, error.retryAfterSeconds);
-  if (error instanceof ModelUnavailableError) return new HttpError(503, 'MODEL_UNAVAILABLE', error.message, undefined, error.retryAfterSeconds);
-  if (error instanceof ShuttingDownError) return new HttpError(503, 'SHUTTING_DOWN', 'the service is shutting down', undefined, SHUTDOWN_RETRY_AFTER_S);
-  // body-parser errors carry `type` and `status`.
-  const parserError = error as { type?: string; status?: number; message?: string };
-  switch (parserError?.type) {
-    case 'entity.too.large':
-      return new HttpError(413, 'BODY_TOO_LARGE', `the body exceeds ${String((error as { limit?: number }).limit)} bytes`);
-    case 'entity.parse.failed':
-      return new HttpError(400, 'INVALID_JSON', `the body is not valid JSON: ${parserError.message}`);
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', parserError.message ?? 'unsupported encoding');
-  }
-  if (typeof parserError?.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
-    return new HttpError(400, 'INVALID_REQUEST', parserError.message ?? 'bad request');
-  }
-  return new HttpError(500, 'INTERNAL', 'internal error');
-}
-
-function sendError(res: Response, error: HttpError): void {
-  if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
-  const body: ErrorResponse = { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } };
-  res.status(error.status).json(body);
-}
-
-interface Lifecycle {
-  draining: boolean;
-  /** Responses not yet finished; told to close their connection when draining starts. */
-  inFlight: Set<Response>;
-}
-
 export function createInferenceApp(
   context: ServiceContext,
   routes: RouteRegistrar[] = [],
   lifecycle: Lifecycle = { draining: false, inFlight: new Set() },
 ) {
-  const { config, logger, metrics, host } = context;
+  const { config, metrics, host } = context;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
 
   app.use((req, res, next) => {
-    const header = req.get('x-request-id');
-    const requestId = header && REQUEST_ID_PATTERN.test(header) ? header : randomUUID();
-    res.locals.requestId = requestId;
-    res.locals.log = logger.child({ requestId });
-    res.setHeader('X-Request-Id', requestId);
-    const startedAt = performance.now();
-    res.on('finish', () => {
-      const seconds = (performance.now() - startedAt) / 1000;
-      // Requests refused before reaching a route (unknown path, unreadable body) share one label, keeping cardinality bounded.
-      const routeLabel = res.locals.route ?? 'unrouted';
-      metrics.httpRequestDuration.observe({ method: req.method, route: routeLabel, status: String(res.statusCode) }, seconds);
-      res.locals.log.info(
-        { method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, durationMs: Math.round(seconds * 1000) },
-        'request finished',
-      );
-      // A kept-alive connection would otherwise hold server.close() open until its idle timeout.
-      // end(), not destroy(): the response may still sit in the socket's write buffer.
-      if (lifecycle.draining) res.socket?.end();
-    });
-    lifecycle.inFlight.add(res);
-    res.on('close', () => lifecycle.inFlight.delete(res));
+    res.locals.scope = openRequestScope(req, res, context, lifecycle);
     if (lifecycle.draining && req.path !== '/healthz' && req.path !== '/metrics') {
       res.setHeader('Connection', 'close');
       return sendError(res, toHttpError(new ShuttingDownError('http')));
@@ -274,13 +191,7 @@ export function createInferenceApp(
   app.use('/v1', v1);
 
   app.use((req, _res, next) => next(new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${req.path}`)));
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const httpError = toHttpError(error);
-    if (httpError.status >= 500 && httpError.code === 'INTERNAL') res.locals.log.error({ err: error }, 'request failed');
-    else res.locals.log.info({ code: httpError.code, status: httpError.status }, httpError.message);
-    if (res.headersSent) return void res.end();
-    sendError(res, httpError);
-  });
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => failRequest(res, res.locals.scope.log, error));
   return app;
 }
 
@@ -299,7 +210,7 @@ export interface InferenceServer {
 export async function startInferenceServer(context: ServiceContext, routes: RouteRegistrar[] = []): Promise<InferenceServer> {
   const { config, logger, host } = context;
   const lifecycle: Lifecycle = { draining: false, inFlight: new Set() };
-  const server = http.createServer(createInferenceApp(context, routes, lifecycle));
+  const server = http.createServer(rawImageFastPath(context, lifecycle, createInferenceApp(context, routes, lifecycle)));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 import { RANKS } from '../classify/index.ts';
 import type { InferenceConfig } from '../config.ts';
-import { HttpError } from '../server.ts';
+import { HttpError } from '../http-errors.ts';
 
 /** Largest k per rank; pybioclip's CLI default is 5. */
 export const MAX_K = 100;

@@ -8,7 +8,7 @@ import { ImageFileError, ImageFileStore } from '@arbor/store/image-files.ts';
 import { StoredImageRepository, type StoredImageRef } from '@arbor/store/repositories/stored-image.repository.ts';
 
 import type { Logger } from '../logger.ts';
-import { HttpError } from '../server.ts';
+import { HttpError } from '../http-errors.ts';
 
 // Canonical hyphenated form only: PostgreSQL would also take braces or no hyphens, the API never hands those out.
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -12,7 +12,7 @@ import { openTestDatabase, type TestDatabase } from '../../../../test/support/te
 import { InferenceClient, InferenceClientError } from '../../src/client.ts';
 import type { EmbeddingsResponse } from '../../src/client.ts';
 import { createLogger } from '../../src/logger.ts';
-import { HttpError } from '../../src/server.ts';
+import { HttpError } from '../../src/http-errors.ts';
 import { StoredImages } from '../../src/stored-images/stored-images.ts';
 import {
   expectErrorResponse,

@@ -80,17 +80,26 @@ export interface TestService {
   close(): Promise<void>;
 }
 
-export async function startTestService(
+/** A service's parts over the committed stand-in package, with its log lines captured in `logs`. */
+export function testContext(
   configOverrides: Partial<InferenceConfig> = {},
   hostOverrides: Pick<ModelHostOptions, 'sessions' | 'loadPackage'> = {},
-  routes: RouteRegistrar[] | ((context: ServiceContext) => RouteRegistrar[]) = [],
-): Promise<TestService> {
+): { context: ServiceContext & { host: ModelHost }; logs: LogLine[] } {
   const config = testConfig(configOverrides);
   const logs: LogLine[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
   const metrics = new InferenceMetrics({ processMetrics: false });
   const host = new ModelHost({ config, logger, metrics, ...hostOverrides });
-  const context: ServiceContext = { config, logger, metrics, host };
+  return { context: { config, logger, metrics, host }, logs };
+}
+
+export async function startTestService(
+  configOverrides: Partial<InferenceConfig> = {},
+  hostOverrides: Pick<ModelHostOptions, 'sessions' | 'loadPackage'> = {},
+  routes: RouteRegistrar[] | ((context: ServiceContext) => RouteRegistrar[]) = [],
+): Promise<TestService> {
+  const { context, logs } = testContext(configOverrides, hostOverrides);
+  const { config, metrics, host } = context;
   const server = await startInferenceServer(context, typeof routes === 'function' ? routes(context) : routes);
   return { url: server.url, server, host, metrics, logs, config, close: () => server.close() };
 }
