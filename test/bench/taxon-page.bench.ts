@@ -249,7 +249,7 @@ const benchmark: Benchmark = {
     `--servers LIST      of ${BASE_SERVER_IDS.join(", ")} (default all; raw-sql required: it anchors every ratio)`,
     "--prototype 'A;B'   also run the API with prototype fixes (taxon-page/prototype/api-main.ts), one process per ';'-separated",
     "                    variant of ','-separated patches: subtree-array, no-cache-control, complexity-cache, lean-graphql,",
-    "                    semi-space-16 / semi-space-128 (young generation of Node's default size / larger than the API's 64 MB),",
+    "                    semi-space-N (a young generation of N MB semi-spaces: Node's default is 16, the API's 64),",
     "                    single-threaded-gc, no-pretenuring (--no-allocation-site-pretenuring), cluster-2 (two API processes)",
     "--no-statement-costs  skip timing each SQL statement alone before the load runs",
     "--profile           afterwards, profile each server under the same load with --cpu-prof and report where its CPU goes",

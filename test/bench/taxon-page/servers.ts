@@ -45,19 +45,22 @@ export interface ServerSettings {
 
 /**
  * Prototype "patches" that are node flags rather than code, added after the API's own flags
- * (API_NODE_FLAGS; the last one wins): young-generation semi-spaces of Node's default size (16 MB),
- * or larger than the API's; one GC thread; no allocation-site pretenuring (objects always born young).
+ * (API_NODE_FLAGS; the last one wins): young-generation semi-spaces of N MB (`semi-space-N`; Node's
+ * default is 16, the API's 64); one GC thread; no allocation-site pretenuring (objects always born young).
  */
 const NODE_FLAG_PATCHES: Record<string, string> = {
-  "semi-space-16": "--max-semi-space-size=16",
-  "semi-space-128": "--max-semi-space-size=128",
   "single-threaded-gc": "--single-threaded-gc",
   "no-pretenuring": "--no-allocation-site-pretenuring",
 };
 
+function nodeFlagOf(patch: string): string | undefined {
+  const semiSpace = /^semi-space-(\d+)$/.exec(patch);
+  return semiSpace ? `--max-semi-space-size=${semiSpace[1]}` : NODE_FLAG_PATCHES[patch];
+}
+
 function splitPatches(patches: string): { code: string; nodeArgs: string[] } {
   const all = patches.split(",").map((p) => p.trim()).filter(Boolean);
-  return { code: all.filter((p) => !(p in NODE_FLAG_PATCHES)).join(","), nodeArgs: all.filter((p) => p in NODE_FLAG_PATCHES).map((p) => NODE_FLAG_PATCHES[p]!) };
+  return { code: all.filter((p) => nodeFlagOf(p) === undefined).join(","), nodeArgs: all.flatMap((p) => nodeFlagOf(p) ?? []) };
 }
 
 /** Starts the process serving `spec`: production mode, quiet logs, loopback only. */
