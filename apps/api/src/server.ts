@@ -11,7 +11,6 @@ import type { Logger, Store } from "@arbor/store";
 import { complexityLimitPlugin } from "./complexity.plugin.ts";
 import { createContext, createServices, type Context } from "./context.ts";
 import { graphqlHttpHandler } from "./graphql-http.ts";
-import { jitGateway } from "./jit-executor.ts";
 import { MAX_BODY_BYTES, MAX_QUERY_DEPTH } from "./limits.ts";
 import { requestLogPlugin } from "./request-log.plugin.ts";
 import { buildApiSchema } from "./schema.ts";
@@ -54,7 +53,7 @@ export async function createApiApp(store: Store, log: Logger, httpServer: Server
   const schema = await buildApiSchema();
   const services = createServices(store, defaultModelVersionId);
   const apollo = new ApolloServer<Context>({
-    gateway: jitGateway(schema),
+    schema,
     introspection: true,
     validationRules: [depthLimit(MAX_QUERY_DEPTH)],
     plugins: [

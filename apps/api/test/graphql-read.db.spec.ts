@@ -124,6 +124,18 @@ describe(`GraphQL read API (${process.env.TEST_DATABASE_URL ? "real PostgreSQL" 
     ]);
   });
 
+  it("counts the images of a subtree in totalCount, whatever the page size", async () => {
+    const query = `query($id: Int!) { taxon(id: $id) { images(first: 3) { totalCount edges { node { id } } } } }`;
+    const counts: Record<string, number> = {};
+    for (const name of ["corvidae", "corvus", "corax", "pica_pica", "sp0"]) {
+      const { data, errors }: { data?: any; errors?: unknown } = await api.gql(query, { id: taxa[name]!.id });
+      expect(errors).toBeUndefined();
+      expect(data.taxon.images.edges).toHaveLength(Math.min(3, data.taxon.images.totalCount));
+      counts[name] = data.taxon.images.totalCount;
+    }
+    expect(counts).toEqual({ corvidae: 40, corvus: 20, corax: 10, pica_pica: 20, sp0: 0 });
+  });
+
   it("searches by prefix, typo, synonym and common name, ranked, and filters by rank", async () => {
     const search = async (query: string, rank?: string) => {
       const { data, errors } = await api.gql(

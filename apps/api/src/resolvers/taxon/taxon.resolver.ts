@@ -56,7 +56,7 @@ export class TaxonResolver {
     const key = imagesPageKey(taxon.id, page);
     const rows = await ctx.loaders.images.load(key);
     for (const row of rows) ctx.loaders.image.prime(row.id, row);
-    return toConnection(rows, key.limit - 1, toImage, (row) => [row.createdAt.toISOString(), row.id], () => ctx.loaders.imageCount.load(taxon.id));
+    return toConnection(rows, key.limit - 1, toImage, (row) => [row.createdAt.toISOString(), row.id], (context) => context.loaders.imageCount.load(taxon.id));
   }
 
   @FieldResolver(() => [Trait])
