@@ -84,7 +84,7 @@ export interface TestService {
 export function testContext(
   configOverrides: Partial<InferenceConfig> = {},
   hostOverrides: Pick<ModelHostOptions, 'sessions' | 'loadPackage'> = {},
-): { context: ServiceContext & { host: ModelHost }; logs: LogLine[] } {
+): { context: ServiceContext; logs: LogLine[] } {
   const config = testConfig(configOverrides);
   const logs: LogLine[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });

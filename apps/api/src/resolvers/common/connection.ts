@@ -55,8 +55,8 @@ export function Connection<T extends object>(Node: ClassType<T>, name: string) {
  * Builds a page from `limit + 1` fetched rows: the extra row only tells whether a next page exists.
  * `totalCount` gets the request's context as an argument and must not capture it: a count closure
  * holding the context kept the request's loaders, their caches and every row alive through V8's
- * minor GCs (the API's scavenges under load copied ≈ 8 MB each and paused it 30–50 ms; without the
- * capture ≈ 1 MB and ≈ 5 ms; taxon-page benchmark README).
+ * minor GCs (graphql-js executing taxon pages two at a time: 2.6 MB promoted and 12 ms paused per
+ * scavenge, against 0.4 MB and 4 ms without the capture; taxon-page benchmark README).
  */
 export function toConnection<Row, Node>(
   rows: Row[],
