@@ -14,6 +14,7 @@ import { loadConfig } from "../../services/inference/src/config.ts";
 import { BenchUsageError } from "./lib/args.ts";
 import { wrkAvailable } from "./lib/wrk.ts";
 import type { BenchContext, BenchReport, Benchmark } from "./lib/benchmark.ts";
+import type { Progress } from "./lib/progress.ts";
 import { median } from "./lib/stats.ts";
 import type { ResultTable } from "./lib/table.ts";
 import { mainThreadProfile, summariseProfile, type ProfileSummary } from "./inference/cpu-profile.ts";
@@ -21,7 +22,7 @@ import { CLIENT_KINDS, checkOneEmbedding, DEFAULT_CLIENT_KIND, type ClientKind }
 import { IMAGE_SETS, loadImageSet, type ImageSet, type ImageSetName } from "./inference/image-inputs.ts";
 import { InProcessEngine, OFFLINE_MODES, type OfflineMode } from "./inference/in-process-engine.ts";
 import { httpPhase, inProcessPhase, offlinePhase, type PathName, type PhaseResult, type PhaseTiming } from "./inference/phases.ts";
-import { startService, type ServiceProcess } from "./inference/service-process.ts";
+import { startService, waitForClassifier, type ServiceProcess } from "./inference/service-process.ts";
 
 const GOAL_RATIO = 0.9;
 const STAND_IN_DIR = "arbor-standin-v1";
@@ -234,9 +235,10 @@ function variantOf(options: Options): string | undefined {
   return parts.length > 0 ? parts.join(".") : undefined;
 }
 
-async function withService<T>(env: Record<string, string>, nodeArgs: string[], work: (service: ServiceProcess) => Promise<T>): Promise<T> {
+async function withService<T>(env: Record<string, string>, nodeArgs: string[], progress: Progress, work: (service: ServiceProcess) => Promise<T>): Promise<T> {
   const service = await startService(env, { nodeArgs });
   try {
+    await waitForClassifier(service, progress);
     return await work(service);
   } finally {
     const code = await service.stop();
@@ -255,7 +257,7 @@ async function run(context: BenchContext): Promise<BenchReport> {
   const results: SetResult[] = options.sets.map((set) => ({ set, description: sets.get(set)!.description, meanBytes: sets.get(set)!.meanBytes, rounds: [] }));
   let check: Awaited<ReturnType<typeof checkOneEmbedding>> | undefined;
   try {
-    await withService(options.serviceEnv, [], async (service) => {
+    await withService(options.serviceEnv, [], progress, async (service) => {
       progress.log(`HTTP service: pid ${service.pid} at ${service.baseUrl}`);
       check = await checkOneEmbedding(service.baseUrl, sets.get(options.sets[0]!)!.images[0]!);
       for (let round = 0; round < options.rounds; round++) {
@@ -290,7 +292,7 @@ async function run(context: BenchContext): Promise<BenchReport> {
     try {
       let window = { fromUs: 0, toUs: 0 };
       const phase = await progress.step(`profile the service (${set})`, () =>
-        withService(options.serviceEnv, ["--cpu-prof", `--cpu-prof-dir=${dir}`], (service) =>
+        withService(options.serviceEnv, ["--cpu-prof", `--cpu-prof-dir=${dir}`], progress, (service) =>
           httpPhase(service.baseUrl, sets.get(set)?.images ?? [], options.clients, options.client, options.timing[set], (w) => (window = w)),
         ),
       );

@@ -123,6 +123,23 @@ export interface ClassifyResponse {
   results: ClassifiedItem[];
 }
 
+export type ClassifierStatus = 'not_loaded' | 'loading' | 'ready' | 'failed';
+
+/**
+ * GET /v1/classify/status: whether tree-of-life classification can run. The species catalog is built in the
+ * background once the model is loaded; embedding a species list takes seconds with the stand-in and minutes with
+ * the real model (then it is cached). Custom-label classification needs no catalog.
+ */
+export interface ClassifierStatusResponse {
+  status: ClassifierStatus;
+  /** While loading: the build's current step, e.g. species embedded so far. */
+  progress?: { step: string; done: number; total: number; unit: string };
+  /** When ready: the candidates, as `ClassifyResponse.candidates` names them. */
+  catalog?: { source: 'species-embeddings' | 'species-list'; name: string; species: number };
+  /** When failed: why (the service logs the whole error). */
+  error?: string;
+}
+
 export type ReadinessStatus = 'ready' | 'not_loaded' | 'loading' | 'failed' | 'shutting_down';
 
 /** GET /readyz: 200 when ready, otherwise 503 with Retry-After. */
@@ -448,6 +465,15 @@ export class InferenceClient {
       throw new InferenceClientError('BAD_RESPONSE', 'the inference service sent a classify response of unexpected shape');
     }
     return response as ClassifyResponse;
+  }
+
+  /** Whether tree-of-life classification can run yet, and how far the species catalog's build is. */
+  async classifierStatus(options: CallOptions = {}): Promise<ClassifierStatusResponse> {
+    const response = (await this.request('GET', '/v1/classify/status', undefined, options)) as Partial<ClassifierStatusResponse> | null;
+    if (!response || typeof response.status !== 'string') {
+      throw new InferenceClientError('BAD_RESPONSE', 'the inference service sent a classifier status of unexpected shape');
+    }
+    return response as ClassifierStatusResponse;
   }
 
   /** Liveness and readiness in one call; never retries. `ready: false` is an answer, not an error. */

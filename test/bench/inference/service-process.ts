@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { InferenceClient } from "../../../services/inference/src/client.ts";
+import type { Progress } from "../lib/progress.ts";
 import { REPO_ROOT } from "./image-inputs.ts";
 
 const MAIN = join(REPO_ROOT, "services", "inference", "src", "main.ts");
@@ -83,5 +85,32 @@ async function stop(child: ChildProcess, exited: Promise<number | null>, graceMs
     return await exited;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Waits until the service has built its species catalog (GET /v1/classify/status), logging the build's progress.
+ * A model's first start embeds the candidate species list (400 species × 80 templates) in the background — seconds
+ * with the stand-in, ≈ 11 minutes with ViT-L/14 int8 here — and caches it; measured during that build, the service
+ * would share its cores with it. A catalog that failed to build takes no CPU: that is logged, not waited for.
+ */
+export async function waitForClassifier(service: ServiceProcess, progress: Progress, timeoutMs = 60 * 60_000): Promise<void> {
+  const client = new InferenceClient({ baseUrl: service.baseUrl });
+  const deadline = Date.now() + timeoutMs;
+  let lastLog = 0;
+  for (;;) {
+    const status = await client.classifierStatus();
+    if (status.status === "ready") return;
+    if (status.status === "failed") {
+      progress.log(`the service's species catalog failed to build (${status.error}); measuring anyway`);
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`the service's species catalog was not built within ${timeoutMs} ms`);
+    if (Date.now() - lastLog >= 10_000) {
+      lastLog = Date.now();
+      const step = status.progress ? `: ${status.progress.step}, ${status.progress.done}/${status.progress.total} ${status.progress.unit}` : "";
+      progress.log(`waiting for the service's species catalog (${status.status})${step}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

@@ -1,4 +1,5 @@
 import { MicroBatcher } from '../batching/micro-batcher.ts';
+import type { ClassifierStatus, ClassifierStatusResponse } from '../client.ts';
 import type { InferenceConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { InferenceMetrics } from '../metrics.ts';
@@ -6,9 +7,7 @@ import { encoderSha256 } from '../models/encoder-identity.ts';
 import type { LoadedModel, ModelHost } from '../models/model-host.ts';
 import { embedTextsInChunks } from './embed-texts.ts';
 import { ClassifierNotReadyError } from './errors.ts';
-import { loadSpeciesCatalog, type CatalogSource, type SpeciesCatalog } from './species-catalog.ts';
-
-export type ClassifierStatus = 'not_loaded' | 'loading' | 'ready' | 'failed';
+import { loadSpeciesCatalog, type CatalogProgress, type CatalogSource, type SpeciesCatalog } from './species-catalog.ts';
 
 // A species list takes seconds to embed with the stand-in and minutes with the real model (cached afterwards).
 const LOADING_RETRY_AFTER_S = 10;
@@ -20,6 +19,8 @@ interface CatalogState {
   loading: Promise<SpeciesCatalog>;
   catalog?: SpeciesCatalog;
   error?: unknown;
+  /** The build's latest progress report, updated by the loader. */
+  progress: { current?: CatalogProgress };
 }
 
 export interface ClassifierHostOptions {
@@ -57,10 +58,16 @@ export class ClassifierHost {
     return this.lane.submit([job]).then(([result]) => result as T);
   }
 
-  status(): { status: ClassifierStatus; error?: string } {
+  /** GET /v1/classify/status's answer. */
+  status(): ClassifierStatusResponse {
     const state = this.#state;
     if (!state) return { status: 'not_loaded' };
-    return { status: state.status, ...(state.error ? { error: (state.error as Error).message } : {}) };
+    return {
+      status: state.status,
+      ...(state.status === 'loading' && state.progress.current ? { progress: { ...state.progress.current } } : {}),
+      ...(state.catalog ? { catalog: state.catalog.description } : {}),
+      ...(state.error ? { error: (state.error as Error).message } : {}),
+    };
   }
 
   /** Starts building the catalog for `model` unless it is built or being built for it. */
@@ -80,7 +87,9 @@ export class ClassifierHost {
         embedTextsInChunks(model, texts, Math.min(config.textMaxBatch, config.maxQueue), { background: true }),
     };
     const previous = this.#state?.catalog;
-    const state: CatalogState = { model, status: 'loading', loading: loadSpeciesCatalog(textModel, source, log, { spinWait: config.spinWait }) };
+    const progress: CatalogState['progress'] = {};
+    const loading = loadSpeciesCatalog(textModel, source, log, { spinWait: config.spinWait }, (step) => (progress.current = step));
+    const state: CatalogState = { model, status: 'loading', loading, progress };
     this.#state = state;
     // Jobs already queued may still use the previous catalog: close it behind them in the lane.
     if (previous) this.run(() => previous.close()).catch(() => previous.close());

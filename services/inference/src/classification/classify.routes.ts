@@ -48,6 +48,13 @@ async function imageEmbeddings(model: LoadedModel, request: ParsedClassifyReques
 export function registerClassifyRoutes(classifier: ClassifierHost): RouteRegistrar {
   const labelEmbeddings = new LabelEmbeddings();
   return (router, { config }) => {
+    router.get(
+      '/classify/status',
+      route((_req, res) => {
+        res.json(classifier.status());
+      }),
+    );
+
     router.post(
       '/classify',
       route(async (req, res) => {

@@ -37,21 +37,32 @@ export interface SpeciesCatalog {
   close(): Promise<void>;
 }
 
-/** Progress of catalog loading as structured log lines (every 10 % at most). */
-export function logReporter(logger: Logger): Reporter {
+/** How far the current step of building a catalog is (GET /v1/classify/status). */
+export interface CatalogProgress {
+  step: string;
+  done: number;
+  total: number;
+  unit: string;
+}
+
+/** Progress of catalog loading as structured log lines (every 10 % at most), and every update to `onProgress`. */
+export function logReporter(logger: Logger, onProgress?: (progress: CatalogProgress) => void): Reporter {
   return {
     note: (message) => logger.info(message),
     task(label, total, unit) {
       const startedAt = performance.now();
       let shownTenths = -1;
+      onProgress?.({ step: label, done: 0, total, unit });
       return {
         update(done) {
+          onProgress?.({ step: label, done, total, unit });
           const tenths = total > 0 ? Math.floor((10 * done) / total) : 0;
           if (tenths === shownTenths) return;
           shownTenths = tenths;
           logger.info({ done, total, unit }, label);
         },
         finish() {
+          onProgress?.({ step: label, done: total, total, unit });
           logger.info({ total, unit, seconds: Math.round((performance.now() - startedAt) / 100) / 10 }, `${label}: done`);
         },
       };
@@ -77,8 +88,9 @@ export async function loadSpeciesCatalog(
   source: CatalogSource,
   logger: Logger,
   sessions: CatalogSessionSettings,
+  onProgress?: (progress: CatalogProgress) => void,
 ): Promise<SpeciesCatalog> {
-  const reporter = logReporter(logger);
+  const reporter = logReporter(logger, onProgress);
   const loaded = await loadCandidates(model, source, reporter);
   const madeBy = loaded.madeBy?.textEncoderSha256;
   if (source.kind === 'species-embeddings' && madeBy !== undefined && madeBy !== model.textEncoderSha256) {

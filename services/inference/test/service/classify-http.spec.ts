@@ -209,6 +209,12 @@ describe('the species catalog from a species list', () => {
       expect(first.status).toBe(503);
       expect(first.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(((await first.json()) as ErrorResponse).error.code).toBe('CLASSIFIER_NOT_READY');
+      const client = new InferenceClient({ baseUrl: service.url });
+      const loading = await client.classifierStatus();
+      expect(loading.status).toBe('loading');
+      expect(loading.catalog).toBeUndefined();
+      // The list is read, then embedded: progress appears once the list is read, and never runs past its total.
+      if (loading.progress) expect(loading.progress.done).toBeLessThanOrEqual(loading.progress.total);
       // The build shares the text queue with clients: a client's request of 128 texts is served while it runs, and
       // one that fills the queue (MAX_TEXTS_PER_REQUEST, 256) is served or told to retry, and does not fail the build.
       const texts = (n: number) => Array.from({ length: n }, (_, i) => `a photo of species ${i}`);
@@ -223,12 +229,58 @@ describe('the species catalog from a species list', () => {
       expect(status).toBe(200);
       expect(json.candidates).toEqual({ source: 'species-list', name: 'candidate-species.csv', species: 12 });
       expect(await readdir(path.join(cacheDir, 'species-text-embeddings'))).toHaveLength(1);
+      expect(await client.classifierStatus()).toEqual({ status: 'ready', catalog: json.candidates });
       // The list embedded here is the list the official-format fixture was made from.
       const expected = (await reference.classify([embeddings[0]!], { k: 12 }))[0]!.predictions.species!;
       expect(json.results[0]!.predictions.map((row) => row.species)).toEqual(expected.map((row) => row.species));
     } finally {
       await rm(cacheDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('GET /v1/classify/status', () => {
+  it('reports the build of the species catalog while it runs, with the species embedded so far', async () => {
+    const cacheDir = await mkdtemp(path.join(tmpdir(), 'arbor-classify-cache-'));
+    try {
+      const source: CatalogSource = { kind: 'species-list', file: path.join(FIXTURES, 'candidate-species.csv'), cacheDir };
+      const { service, classifier } = await startClassifyService(source);
+      const client = new InferenceClient({ baseUrl: service.url });
+      // Here the build starts with the first classification request, or as below (the service starts it at load).
+      expect(await client.classifierStatus()).toEqual({ status: 'not_loaded' });
+      classifier.warm(await service.host.load());
+      const seen: Array<Awaited<ReturnType<InferenceClient['classifierStatus']>>> = [];
+      for (;;) {
+        const status = await client.classifierStatus();
+        seen.push(status);
+        if (status.status !== 'loading') break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(seen.at(-1)).toEqual({ status: 'ready', catalog: { source: 'species-list', name: 'candidate-species.csv', species: 12 } });
+      // Steps: embedding the list (cached afterwards), then reading the embeddings into the index.
+      const steps = new Map<string, number[]>();
+      for (const { progress } of seen) if (progress) steps.set(progress.step, [...(steps.get(progress.step) ?? []), progress.done]);
+      const embedding = [...steps.keys()].find((step) => step.startsWith('embedding 12 candidate species'));
+      expect(embedding, [...steps.keys()].join('; ')).toBeDefined();
+      expect(seen.find((status) => status.progress?.step === embedding)!.progress).toMatchObject({ total: 12, unit: 'species' });
+      for (const done of steps.values()) expect(done).toEqual([...done].sort((a, b) => a - b));
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  it('says failed, with the reason, when the catalog cannot be built', async () => {
+    const missing: CatalogSource = { kind: 'species-embeddings', dir: path.join(FIXTURES, 'no-such-folder') };
+    const { service, classifier } = await startClassifyService(missing);
+    const client = new InferenceClient({ baseUrl: service.url });
+    classifier.warm(await service.host.load());
+    let status = await client.classifierStatus();
+    while (status.status === 'loading') {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      status = await client.classifierStatus();
+    }
+    expect(status.status).toBe('failed');
+    expect(status.error).toMatch(/no-such-folder/);
   });
 });
 
