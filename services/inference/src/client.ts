@@ -114,10 +114,18 @@ export interface ClassifiedItem {
   exactness?: { errorBound: number; certified: Partial<Record<ClassifyRank, boolean>>; topKCertified: Partial<Record<ClassifyRank, boolean>>; rescored: number };
 }
 
+/** The species catalog a tree-of-life classification scores over. */
+export interface SpeciesCandidates {
+  source: 'species-embeddings' | 'species-list';
+  /** The folder or list file, by its base name (server paths are not the client's business). */
+  name: string;
+  species: number;
+}
+
 export interface ClassifyResponse {
   model: ModelInfo;
   /** What the scores are over: the species catalog, or the request's labels / bins. */
-  candidates: { source: 'species-embeddings' | 'species-list'; name: string; species: number } | { source: 'labels' | 'bins'; count: number };
+  candidates: SpeciesCandidates | { source: 'labels' | 'bins'; count: number };
   rank?: ClassifyRank;
   k: number;
   results: ClassifiedItem[];
@@ -135,7 +143,7 @@ export interface ClassifierStatusResponse {
   /** While loading: the build's current step, e.g. species embedded so far. */
   progress?: { step: string; done: number; total: number; unit: string };
   /** When ready: the candidates, as `ClassifyResponse.candidates` names them. */
-  catalog?: { source: 'species-embeddings' | 'species-list'; name: string; species: number };
+  catalog?: SpeciesCandidates;
   /** When failed: why (the service logs the whole error). */
   error?: string;
 }

@@ -91,7 +91,7 @@ async function stop(child: ChildProcess, exited: Promise<number | null>, graceMs
 /**
  * Waits until the service has built its species catalog (GET /v1/classify/status), logging the build's progress.
  * A model's first start embeds the candidate species list (400 species × 80 templates) in the background — seconds
- * with the stand-in, ≈ 11 minutes with ViT-L/14 int8 here — and caches it; measured during that build, the service
+ * with the stand-in, ≈ 12 minutes with ViT-L/14 int8 here — and caches it; measured during that build, the service
  * would share its cores with it. A catalog that failed to build takes no CPU: that is logged, not waited for.
  */
 export async function waitForClassifier(service: ServiceProcess, progress: Progress, timeoutMs = 60 * 60_000): Promise<void> {

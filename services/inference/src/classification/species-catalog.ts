@@ -8,6 +8,7 @@ import { speciesEmbeddingsFor, type SpeciesTextModel } from '../cli/species/spec
 import { readSpeciesList } from '../cli/species/species-list.ts';
 import { loadSpeciesIndex, type LoadedSpecies } from '../cli/species/species-source.ts';
 import type { Reporter } from '../cli/progress.ts';
+import type { SpeciesCandidates } from '../client.ts';
 import type { InferenceConfig } from '../config.ts';
 import { kernels, nativeKernelsUnavailable } from '../classify/kernels/index.ts';
 import type { Logger } from '../logger.ts';
@@ -23,13 +24,8 @@ export function catalogSource(config: InferenceConfig): CatalogSource {
     : { kind: 'species-list', file: config.classifySpeciesList, cacheDir: config.cacheDir };
 }
 
-/** What a response says about the candidates. */
-export interface CatalogDescription {
-  source: CatalogSource['kind'];
-  /** The folder or list file (its base name: server paths are not the client's business). */
-  name: string;
-  species: number;
-}
+/** What a response says about the candidates (the client's `SpeciesCandidates`). */
+export type CatalogDescription = SpeciesCandidates;
 
 export interface SpeciesCatalog {
   readonly classifier: TreeOfLifeClassifier;
