@@ -133,6 +133,14 @@ export interface ClassifyResponse {
 
 export type ClassifierStatus = 'not_loaded' | 'loading' | 'ready' | 'failed';
 
+/** How far the current step of building the species catalog is. */
+export interface CatalogBuildProgress {
+  step: string;
+  done: number;
+  total: number;
+  unit: string;
+}
+
 /**
  * GET /v1/classify/status: whether tree-of-life classification can run. The species catalog is built in the
  * background once the model is loaded; embedding a species list takes seconds with the stand-in and minutes with
@@ -141,7 +149,7 @@ export type ClassifierStatus = 'not_loaded' | 'loading' | 'ready' | 'failed';
 export interface ClassifierStatusResponse {
   status: ClassifierStatus;
   /** While loading: the build's current step, e.g. species embedded so far. */
-  progress?: { step: string; done: number; total: number; unit: string };
+  progress?: CatalogBuildProgress;
   /** When ready: the candidates, as `ClassifyResponse.candidates` names them. */
   catalog?: SpeciesCandidates;
   /** When failed: why (the service logs the whole error). */

@@ -64,7 +64,7 @@ export class ClassifierHost {
     if (!state) return { status: 'not_loaded' };
     return {
       status: state.status,
-      ...(state.status === 'loading' && state.progress.current ? { progress: { ...state.progress.current } } : {}),
+      ...(state.status === 'loading' && state.progress.current ? { progress: state.progress.current } : {}),
       ...(state.catalog ? { catalog: state.catalog.description } : {}),
       ...(state.error ? { error: (state.error as Error).message } : {}),
     };

@@ -8,7 +8,7 @@ import { speciesEmbeddingsFor, type SpeciesTextModel } from '../cli/species/spec
 import { readSpeciesList } from '../cli/species/species-list.ts';
 import { loadSpeciesIndex, type LoadedSpecies } from '../cli/species/species-source.ts';
 import type { Reporter } from '../cli/progress.ts';
-import type { SpeciesCandidates } from '../client.ts';
+import type { CatalogBuildProgress, SpeciesCandidates } from '../client.ts';
 import type { InferenceConfig } from '../config.ts';
 import { kernels, nativeKernelsUnavailable } from '../classify/kernels/index.ts';
 import type { Logger } from '../logger.ts';
@@ -34,12 +34,7 @@ export interface SpeciesCatalog {
 }
 
 /** How far the current step of building a catalog is (GET /v1/classify/status). */
-export interface CatalogProgress {
-  step: string;
-  done: number;
-  total: number;
-  unit: string;
-}
+export type CatalogProgress = CatalogBuildProgress;
 
 /** Progress of catalog loading as structured log lines (every 10 % at most), and every update to `onProgress`. */
 export function logReporter(logger: Logger, onProgress?: (progress: CatalogProgress) => void): Reporter {

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClassifierHost } from '../../src/classification/classifier-host.ts';
 import { registerClassifyRoutes } from '../../src/classification/classify.routes.ts';
 import type { CatalogSource } from '../../src/classification/species-catalog.ts';
-import { InferenceClient, InferenceClientError, type ClassifyResponse, type ErrorResponse } from '../../src/client.ts';
+import { InferenceClient, InferenceClientError, type ClassifierStatusResponse, type ClassifyResponse, type ErrorResponse } from '../../src/client.ts';
 import { CustomLabelsClassifier, embedClassTexts, JsSpeciesScorer, TreeOfLifeClassifier } from '../../src/classify/index.ts';
 import { loadSpeciesIndex } from '../../src/cli/species/species-source.ts';
 import type { InferenceConfig } from '../../src/config.ts';
@@ -249,7 +249,7 @@ describe('GET /v1/classify/status', () => {
       // Here the build starts with the first classification request, or as below (the service starts it at load).
       expect(await client.classifierStatus()).toEqual({ status: 'not_loaded' });
       classifier.warm(await service.host.load());
-      const seen: Array<Awaited<ReturnType<InferenceClient['classifierStatus']>>> = [];
+      const seen: ClassifierStatusResponse[] = [];
       for (;;) {
         const status = await client.classifierStatus();
         seen.push(status);
