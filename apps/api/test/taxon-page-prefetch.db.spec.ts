@@ -130,6 +130,8 @@ describe(`taxon page look-ahead (${process.env.TEST_DATABASE_URL ? "real Postgre
     for (const [selection, field] of [
       [`{ scientificName children(first: 1000) { edges { cursor } } }`, "first"],
       [`{ scientificName images(after: "not-a-cursor") { edges { cursor } } }`, "after"],
+      // Well-formed, but its image id is not a uuid: a statement would fail on it.
+      [`{ scientificName images(after: "${Buffer.from(JSON.stringify(["2021-01-01T00:00:00.000Z", "x"])).toString("base64url")}") { edges { cursor } } }`, "after"],
     ] as const) {
       const { answer, reference } = await both(selection);
       for (const result of [answer, reference]) {
@@ -139,6 +141,18 @@ describe(`taxon page look-ahead (${process.env.TEST_DATABASE_URL ? "real Postgre
       }
       expect(answer.data).toEqual(reference.data);
     }
+  });
+
+  it("answers concurrent pages of different taxa each with its own data, as one at a time", async () => {
+    // Requests read in the same turn of the event loop share one page statement (TaxonPageRepository).
+    const ids = [genus.id, ...species.slice(0, 7).map((s) => s.id), 987_654_321, genus.id];
+    const query = `query($id: Int!) { taxon(id: $id) ${PAGE} }`;
+    const oneAtATime = [];
+    for (const id of ids) oneAtATime.push(await api.gql(query, { id }));
+    const concurrent = await Promise.all(ids.map((id) => api.gql(query, { id })));
+    expect(concurrent).toEqual(oneAtATime);
+    expect(concurrent.map((answer) => answer.data.taxon?.id ?? null)).toEqual([...ids.slice(0, -2), null, genus.id]);
+    expect(concurrent[1]!.data.taxon.images.edges.length).toBeGreaterThan(0);
   });
 
   it("answers null for an unknown id with one statement", async () => {

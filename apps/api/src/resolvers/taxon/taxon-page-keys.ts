@@ -1,4 +1,5 @@
 import type { PageKey } from "../../loaders/page.loader.ts";
+import { isImageId } from "../../services/image.service.ts";
 import { decodeCursor } from "../common/connection.ts";
 import { type PaginationArgs, pageSize } from "../common/pagination.args.ts";
 
@@ -8,7 +9,7 @@ export type ImagesPageKey = PageKey<number, { createdAt: Date; id: string }>;
 const isNameKey = (v: unknown): v is [string, number] =>
   Array.isArray(v) && v.length === 2 && typeof v[0] === "string" && Number.isInteger(v[1]);
 const isImageKey = (v: unknown): v is [string, string] =>
-  Array.isArray(v) && v.length === 2 && typeof v[0] === "string" && !Number.isNaN(Date.parse(v[0])) && typeof v[1] === "string";
+  Array.isArray(v) && v.length === 2 && typeof v[0] === "string" && !Number.isNaN(Date.parse(v[0])) && typeof v[1] === "string" && isImageId(v[1]);
 
 /**
  * The loader key of a page of a taxon's children (one row more than the page, to know whether
