@@ -8,6 +8,7 @@ import express from "express";
 import depthLimit from "graphql-depth-limit";
 import type { GraphQLFormattedError } from "graphql";
 import type { Logger, Store } from "@arbor/store";
+import { compiledExecutionPlugin } from "./compiled-execution.plugin.ts";
 import { complexityLimitPlugin } from "./complexity.plugin.ts";
 import { createContext, createServices, type Context } from "./context.ts";
 import { graphqlHttpHandler } from "./graphql-http.ts";
@@ -63,6 +64,7 @@ export async function createApiApp(store: Store, log: Logger, httpServer: Server
       // resolver and hook every field of every request.
       ApolloServerPluginCacheControlDisabled(),
       complexityLimitPlugin(schema),
+      compiledExecutionPlugin(schema),
       requestLogPlugin(),
     ],
     formatError: formatError(log),
