@@ -8,7 +8,8 @@ import { openTestDatabase, type TestDatabase } from "../../../test/support/test-
  * `taxon(id:)` fetches the relations it sees selected in one statement (taxon-page.prefetch.ts).
  * The reference for every answer is the same selection under `taxon(scientificName:)`, which does
  * not look ahead and resolves each relation through the loaders. Every query runs twice (the second
- * time from Apollo's parsed-document cache and the complexity memo) and must answer the same.
+ * time from Apollo's parsed-document cache and the complexity memo, executed by graphql-jit, whose
+ * resolve info the look-ahead reads too) and must answer the same.
  */
 describe(`taxon page look-ahead (${process.env.TEST_DATABASE_URL ? "real PostgreSQL" : "embedded PGlite"})`, () => {
   let db: TestDatabase;
