@@ -38,10 +38,15 @@ interface PageRequest {
   include: TaxonPageInclude;
 }
 
-/** The statement of one combination of relations, and the pages waiting for it. */
-interface PageStatement {
+/** The statement of one combination of relations. */
+interface PageSql {
   name: string;
   text: string;
+}
+
+/** That statement, and the pages waiting for it. */
+interface PageStatement {
+  sql: PageSql;
   pending: DataLoader<PageRequest, TaxonPage | null>;
 }
 
@@ -72,10 +77,8 @@ export class TaxonPageRepository {
     return this.statement(include).pending.load({ id, include });
   }
 
-  private async read(statement: PageStatement, requests: readonly PageRequest[]): Promise<Array<TaxonPage | null>> {
-    const { rows } = await this.pool.query<PageRow>(
-      hotStatement(this.namedStatements, statement.name, statement.text, pageParameters(requests)),
-    );
+  private async read(sql: PageSql, requests: readonly PageRequest[]): Promise<Array<TaxonPage | null>> {
+    const { rows } = await this.pool.query<PageRow>(hotStatement(this.namedStatements, sql.name, sql.text, pageParameters(requests)));
     const pages: Array<TaxonPage | null> = requests.map(() => null);
     for (const row of rows) {
       const { pageIndex, ancestors, children, traits, images, ...taxon } = row;
@@ -89,12 +92,12 @@ export class TaxonPageRepository {
     return pages;
   }
 
-  private async readBatch(statement: PageStatement, requests: readonly PageRequest[]): Promise<Array<TaxonPage | null | Error>> {
+  private async readBatch(sql: PageSql, requests: readonly PageRequest[]): Promise<Array<TaxonPage | null | Error>> {
     try {
-      return await this.read(statement, requests);
+      return await this.read(sql, requests);
     } catch (error) {
       if (requests.length === 1) throw error;
-      return Promise.all(requests.map((request) => this.read(statement, [request]).then((pages) => pages[0]!, (e: Error) => e)));
+      return Promise.all(requests.map((request) => this.read(sql, [request]).then((pages) => pages[0]!, (e: Error) => e)));
     }
   }
 
@@ -103,14 +106,14 @@ export class TaxonPageRepository {
     const key = `${include.ancestors ? "a" : ""}${include.children ? "c" : ""}${include.traits ? "t" : ""}${include.images ? "i" : ""}`;
     let statement = this.statements.get(key);
     if (!statement) {
-      statement = { name: `taxon.pages.${key}`, text: pageStatementText(include), pending: undefined! };
-      const ready = statement;
-      statement.pending = new DataLoader((requests) => this.readBatch(ready, requests), {
+      const sql = { name: `taxon.pages.${key}`, text: pageStatementText(include) };
+      const pending = new DataLoader<PageRequest, TaxonPage | null>((requests) => this.readBatch(sql, requests), {
         cache: false,
         maxBatchSize: this.batching.maxPages,
         // After the poll phase, so that every request read in this turn of the loop has asked.
         batchScheduleFn: (dispatch) => setImmediate(dispatch),
       });
+      statement = { sql, pending };
       this.statements.set(key, statement);
     }
     return statement;
