@@ -145,7 +145,8 @@ describe(`taxon page look-ahead (${process.env.TEST_DATABASE_URL ? "real Postgre
   });
 
   it("answers concurrent pages of different taxa each with its own data, as one at a time", async () => {
-    // Requests read in the same turn of the event loop share one page statement (TaxonPageRepository).
+    // Correctness under concurrency only: whether these requests share a page statement depends on how the
+    // event loop reads them (services/store taxon-pages.db.spec.ts proves the sharing itself).
     const ids = [genus.id, ...species.slice(0, 7).map((s) => s.id), 987_654_321, genus.id];
     const query = `query($id: Int!) { taxon(id: $id) ${PAGE} }`;
     const oneAtATime = [];
