@@ -25,7 +25,7 @@ import { DatabaseActivity } from "./taxon-page/database-activity.ts";
 import type { DatasetSpec } from "./taxon-page/dataset.ts";
 import { defaultLoadGenerator, LOAD_GENERATORS, runLoad, type LoadGeneratorName } from "./taxon-page/load-generator.ts";
 import { wrkAvailable, wrkVersion } from "./lib/wrk.ts";
-import { findLoadedDataset, loadDataset, type LoadedDataset } from "./taxon-page/load.ts";
+import { findLoadedDataset, loadDataset, vacuumAnalyze, type LoadedDataset } from "./taxon-page/load.ts";
 import { measure, type Measured } from "./taxon-page/measure.ts";
 import { TAXON_PAGE_QUERY } from "./taxon-page/page.ts";
 import type { ServerProcess } from "./taxon-page/processes.ts";
@@ -48,7 +48,11 @@ async function ensureDataset(server: string, database: string, spec: DatasetSpec
     try {
       const found = await findLoadedDataset(pool, spec);
       if (found) {
-        await migrate(pool);
+        const applied = await migrate(pool);
+        if (applied.length > 0) {
+          // A migration may rewrite rows (a backfill): the visibility map must be set again for index-only scans.
+          await context.progress.step(`migrations ${applied.join(", ")} applied: vacuum analyze`, () => vacuumAnalyze(pool));
+        }
         context.progress.log(`reusing ${database} (loaded ${found.loadedAt} in ${found.loadSeconds}s)`);
         return { dataset: found, reused: true };
       }

@@ -157,9 +157,7 @@ export async function loadDataset(pool: pg.Pool, spec: DatasetSpec, progress: Pr
     client.release();
   }
   await progress.step("check lineage invariants", () => checkLineage(pool, spec.taxa));
-  await progress.step("vacuum analyze", async () => {
-    for (const table of LOADED_TABLES) await pool.query(`VACUUM (ANALYZE) ${table}`);
-  });
+  await progress.step("vacuum analyze", () => vacuumAnalyze(pool));
 
   const loaded: LoadedDataset = {
     fingerprint: fingerprint(spec),
@@ -178,18 +176,23 @@ export async function loadDataset(pool: pg.Pool, spec: DatasetSpec, progress: Pr
   return loaded;
 }
 
-/** Every parent exists, lineage = parent's lineage + parent, depth = lineage length, child counts exact. */
+export async function vacuumAnalyze(pool: pg.Pool): Promise<void> {
+  for (const table of LOADED_TABLES) await pool.query(`VACUUM (ANALYZE) ${table}`);
+}
+
+/** Every parent exists, lineage = parent's lineage + parent, depth = lineage length, child counts exact, image paths kept by the trigger. */
 async function checkLineage(pool: pg.Pool, taxa: number): Promise<void> {
-  const { rows } = await pool.query<{ total: number; orphans: number; lineage: number; children: number }>(`
+  const { rows } = await pool.query<{ total: number; orphans: number; lineage: number; children: number; imagePaths: number }>(`
     SELECT (SELECT count(*) FROM taxon)::int AS total,
       (SELECT count(*) FROM taxon c WHERE c.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM taxon p WHERE p.id = c.parent_id))::int AS orphans,
       (SELECT count(*) FROM taxon c LEFT JOIN taxon p ON p.id = c.parent_id
         WHERE c.ancestor_ids IS DISTINCT FROM (CASE WHEN p.id IS NULL THEN ARRAY[]::int[] ELSE p.ancestor_ids || p.id END)
            OR c.depth <> cardinality(c.ancestor_ids))::int AS lineage,
       (SELECT count(*) FROM taxon t LEFT JOIN (SELECT parent_id, count(*) AS n FROM taxon GROUP BY parent_id) k ON k.parent_id = t.id
-        WHERE t.child_count <> coalesce(k.n, 0))::int AS children`);
+        WHERE t.child_count <> coalesce(k.n, 0))::int AS children,
+      (SELECT count(*) FROM image i JOIN taxon t ON t.id = i.taxon_id WHERE i.taxon_path IS DISTINCT FROM t.ancestor_ids || t.id)::int AS "imagePaths"`);
   const r = rows[0]!;
-  if (r.total !== taxa || r.orphans || r.lineage || r.children) {
+  if (r.total !== taxa || r.orphans || r.lineage || r.children || r.imagePaths) {
     throw new Error(`synthetic tree is inconsistent: ${JSON.stringify(r)} (expected ${taxa} taxa and zeros)`);
   }
 }

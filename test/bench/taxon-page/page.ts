@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { inImageSubtree } from "@arbor/store/repositories/image.repository.ts";
 
 /**
  * The taxon page both servers answer: the GraphQL document, and the hand-written SQL that returns
@@ -36,10 +37,13 @@ const CHILDREN_SQL = `SELECT id, scientific_name AS "scientificName", rank::text
 const TRAITS_SQL = `SELECT name, numeric_value AS "numericValue", text_value AS "textValue", unit, source
   FROM trait WHERE taxon_id = $1 ORDER BY source, name`;
 
-// Same subtree predicate as ImageRepository.getForTaxa.
+// The subtree as the store reads it (one range of image_taxon_path_idx), the newest keys from the
+// index alone, then their rows: what a hand-written query on this schema would do.
+const NEWEST_SUBTREE_IMAGES = (taxon: string) => `SELECT i.* FROM (SELECT s.id, s.created_at FROM image s WHERE ${inImageSubtree(taxon, "s")}
+    ORDER BY s.created_at DESC, s.id DESC LIMIT ${IMAGES_PAGE}) newest JOIN image i ON i.id = newest.id`;
+
 const IMAGES_SQL = `SELECT i.id, i.source_url AS "sourceUrl", i.license, i.rights_holder AS "rightsHolder"
-  FROM image i WHERE i.taxon_id IN (SELECT x.id FROM taxon x WHERE x.id = $1 OR x.ancestor_ids @> ARRAY[$1::int])
-  ORDER BY i.created_at DESC, i.id DESC LIMIT ${IMAGES_PAGE}`;
+  FROM (${NEWEST_SUBTREE_IMAGES("$1::int")}) i ORDER BY i.created_at DESC, i.id DESC`;
 
 /** The raw handler's statements, each taking the taxon id as $1 (in the order the handler reads them). */
 export const RAW_STATEMENTS = { taxon: TAXON_SQL, ancestors: ANCESTORS_SQL, children: CHILDREN_SQL, traits: TRAITS_SQL, images: IMAGES_SQL };
@@ -61,12 +65,7 @@ export async function loadPageWithStatements(pool: pg.Pool, id: number): Promise
   };
 }
 
-/**
- * The whole page as JSON text built by PostgreSQL in one statement: the floor for a Node server.
- * The subtree is collected with ARRAY(…) first: written as `taxon_id IN (subquery on t.id)`, the
- * planner cannot see t.id, guesses a subtree of 0.5 % of all taxa and hash-joins a sequential scan
- * of every image (seconds per page at 1 M taxa) — the same trap as ImageRepository.getForTaxa.
- */
+/** The whole page as JSON text built by PostgreSQL in one statement: the floor for a Node server. */
 export const PAGE_JSON_SQL = `SELECT json_build_object(
     'id', t.id, 'scientificName', t.scientific_name, 'rank', t.rank, 'commonName', t.common_name,
     'ancestors', coalesce((
@@ -83,8 +82,7 @@ export const PAGE_JSON_SQL = `SELECT json_build_object(
     'images', json_build_object('edges', coalesce((
       SELECT json_agg(json_build_object('node', json_build_object('id', i.id, 'sourceUrl', i.source_url, 'license', i.license, 'rightsHolder', i.rights_holder))
         ORDER BY i.created_at DESC, i.id DESC)
-      FROM (SELECT * FROM image i WHERE i.taxon_id = ANY(ARRAY(SELECT x.id FROM taxon x WHERE x.id = t.id OR x.ancestor_ids @> ARRAY[t.id]))
-            ORDER BY i.created_at DESC, i.id DESC LIMIT ${IMAGES_PAGE}) i), '[]'))
+      FROM (${NEWEST_SUBTREE_IMAGES("t.id")}) i), '[]'))
   )::text AS page
   FROM taxon t WHERE t.id = $1`;
 

@@ -42,18 +42,26 @@ const COLUMNS = `i.id, i.sha256, i.taxon_id AS "taxonId", i.observation_id AS "o
   i.publisher, i.basis_of_record AS "basisOfRecord", i.life_stage AS "lifeStage", i.sex, i.width, i.height,
   i.created_at AS "createdAt"`;
 
-// Images whose taxon is $taxon or below it. The subtree is collected into an array first: as an
-// `IN (subquery)` inside a LATERAL the planner cannot see the owner id, guesses a large subtree and
-// hash-joins a scan of the whole image table per owner (3 taxon pages/s on a 1 M-taxon tree, 89
-// with the array, in the taxon-page benchmark); with the array it probes image_taxon_id_idx.
-const IN_SUBTREE = `i.taxon_id = ANY(ARRAY(SELECT x.id FROM taxon x WHERE x.id = $TAXON OR x.ancestor_ids @> ARRAY[$TAXON::int]))`;
-const inSubtree = (param: string) => IN_SUBTREE.replaceAll("$TAXON", param);
+/**
+ * Images (alias `image`) whose taxon is `taxon` or below it: one range of image_taxon_path_idx, as a
+ * subtree's paths all start with its root's (migration 20261129000000_image_taxon_path). `taxon` is
+ * an SQL expression; the two look-ups of its lineage are primary-key probes.
+ */
+export const inImageSubtree = (taxon: string, image = "i") =>
+  `${image}.taxon_path >= (SELECT x.ancestor_ids || x.id FROM taxon x WHERE x.id = ${taxon})
+   AND ${image}.taxon_path < (SELECT x.ancestor_ids || (x.id + 1) FROM taxon x WHERE x.id = ${taxon})`;
 
-/** One page of the images of `taxon`'s subtree, newest first, after the key (`afterCreatedAt`, `afterId`) when that is not NULL; arguments are SQL expressions. */
+/**
+ * One page of the images of `taxon`'s subtree, newest first, after the key (`afterCreatedAt`,
+ * `afterId`) when that is not NULL; arguments are SQL expressions. The page's keys come from the
+ * index alone (its INCLUDE columns); only the page's own rows are then read from the table.
+ */
 export const subtreeImagesPageSql = (taxon: string, limit: string, afterCreatedAt: string, afterId: string) =>
-  `SELECT ${COLUMNS} FROM image i
-    WHERE ${inSubtree(taxon)} AND (${afterCreatedAt}::timestamptz IS NULL OR (i.created_at, i.id) < (${afterCreatedAt}::timestamptz, ${afterId}::uuid))
-    ORDER BY i.created_at DESC, i.id DESC LIMIT ${limit}`;
+  `SELECT ${COLUMNS} FROM (SELECT s.id, s.created_at FROM image s
+      WHERE ${inImageSubtree(taxon, "s")} AND (${afterCreatedAt}::timestamptz IS NULL OR (s.created_at, s.id) < (${afterCreatedAt}::timestamptz, ${afterId}::uuid))
+      ORDER BY s.created_at DESC, s.id DESC LIMIT ${limit}) newest
+    JOIN image i ON i.id = newest.id
+    ORDER BY newest.created_at DESC, newest.id DESC`;
 
 /** Stands for "no cursor" in a page's uuid parameter (the comparison is skipped when the timestamp is NULL). */
 export const NO_IMAGE_ID = "00000000-0000-0000-0000-000000000000";
@@ -63,7 +71,7 @@ const BY_IDS = `SELECT ${COLUMNS} FROM image i WHERE i.id = ANY($1::uuid[])`;
 const FOR_TAXA = `SELECT p.id AS "ownerTaxonId", c.* FROM unnest($1::int[]) AS p(id)
   CROSS JOIN LATERAL (${subtreeImagesPageSql("p.id", "$2", "$3", "$4")}) c`;
 
-const COUNT_FOR_TAXA = `SELECT p.id AS "ownerTaxonId", (SELECT count(*) FROM image i WHERE ${inSubtree("p.id")})::int AS count
+const COUNT_FOR_TAXA = `SELECT p.id AS "ownerTaxonId", (SELECT count(*) FROM image i WHERE ${inImageSubtree("p.id")})::int AS count
   FROM unnest($1::int[]) AS p(id)`;
 
 export class ImageRepository {
@@ -126,7 +134,7 @@ export class ImageRepository {
         const { rows } = await client.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM (
              SELECT 1 FROM image_embedding e JOIN image i ON i.id = e.image_id
-             WHERE e.model_version_id = $1 AND ${inSubtree("$2")} LIMIT $3) s`,
+             WHERE e.model_version_id = $1 AND ${inImageSubtree("$2")} LIMIT $3) s`,
           [query.modelVersionId, query.withinTaxonId, query.exactCandidateLimit + 1],
         );
         if (rows[0]!.n <= query.exactCandidateLimit) {
@@ -135,7 +143,7 @@ export class ImageRepository {
             `WITH q AS (SELECT embedding FROM image_embedding WHERE image_id = $1 AND model_version_id = $2),
              candidates AS MATERIALIZED (
                SELECT e.image_id, e.embedding FROM image_embedding e JOIN image i ON i.id = e.image_id
-               WHERE e.model_version_id = $2 AND e.image_id <> $1 AND ${inSubtree("$3")})
+               WHERE e.model_version_id = $2 AND e.image_id <> $1 AND ${inImageSubtree("$3")})
              SELECT c.image_id AS "imageId", (c.embedding <=> q.embedding)::float8 AS distance
              FROM candidates c, q ORDER BY distance, c.image_id LIMIT $4`,
             [query.imageId, query.modelVersionId, query.withinTaxonId, query.k],
@@ -144,7 +152,7 @@ export class ImageRepository {
         }
       }
       for (const statement of hnswSearchSettings(Math.max(query.efSearch, query.k))) await client.query(statement);
-      const filter = query.withinTaxonId === undefined ? "" : `AND ${inSubtree("$4")}`;
+      const filter = query.withinTaxonId === undefined ? "" : `AND ${inImageSubtree("$4")}`;
       const params: unknown[] = [query.imageId, query.modelVersionId, query.k];
       if (query.withinTaxonId !== undefined) params.push(query.withinTaxonId);
       // relaxed_order may return neighbours slightly out of order: the outer ORDER BY fixes that.
