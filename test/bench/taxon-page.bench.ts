@@ -156,7 +156,7 @@ async function run(context: BenchContext): Promise<BenchReport> {
         measured.push(m);
         progress.log(
           `rep ${rep} ${spec.id}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, failed ${m.errors + m.non2xx + m.invalidBodies}, ` +
-            `CPU ms/req server ${m.serverCpuMsPerRequest.toFixed(3)} postgres ${m.postgresCpuMsPerRequest.toFixed(3)}, machine busy ${(100 * m.machineBusy).toFixed(0)}%`,
+            `CPU ms/req server ${m.serverCpuMsPerRequest.toFixed(3)} postgres ${m.postgresCpuMsPerRequest.toFixed(3)}, machine busy ${(100 * m.machineBusy).toFixed(0)}%, memory ${m.memoryLatencyNs.toFixed(0)} ns/read before`,
         );
         if (m.firstInvalidBody) progress.log(`  first invalid body: ${m.firstInvalidBody}`);
       }

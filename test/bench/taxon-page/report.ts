@@ -101,7 +101,7 @@ export function summaryTable(specs: readonly ServerSpec[], f: Record<string, Ser
 export function runsTable(measured: readonly Measured[]): ResultTable {
   return {
     title: "Every measured run (in order)",
-    columns: ["rep", "server", "req/s", "p50 ms", "p99 ms", "max ms", "requests", "failed", "server CPU ms/req", "postgres CPU ms/req", "load-gen CPU ms/req", "machine busy %"],
+    columns: ["rep", "server", "req/s", "p50 ms", "p99 ms", "max ms", "requests", "failed", "server CPU ms/req", "postgres CPU ms/req", "load-gen CPU ms/req", "machine busy %", "memory ns/read before"],
     rows: measured.map((m) => [
       m.repetition,
       m.server,
@@ -115,8 +115,12 @@ export function runsTable(measured: readonly Measured[]): ResultTable {
       round(m.postgresCpuMsPerRequest, 3),
       round(m.loadGeneratorCpuMsPerRequest, 3),
       round(100 * m.machineBusy, 0),
+      round(m.memoryLatencyNs, 0),
     ]),
-    notes: ["failed = connection errors and timeouts + non-2xx + 200 responses that were not a page (GraphQL errors)."],
+    notes: [
+      "failed = connection errors and timeouts + non-2xx + 200 responses that were not a page (GraphQL errors).",
+      "memory ns/read before: the machine's state just before the run, ns per dependent read at random over 128 MiB (test/bench/lib/memory-latency.ts); CPU per request rises with it.",
+    ],
   };
 }
 
