@@ -105,7 +105,8 @@ reserve_huge_pages() {
   local needed free total added
   needed=$(as_server_user "$PG_BIN/postgres" -D "$DATA_DIR" -C shared_memory_size_in_huge_pages 2> /dev/null) || return 0
   [[ "$needed" =~ ^[0-9]+$ ]] || return 0   # -1: huge pages unsupported here
-  free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
+  # Free but reserved pages are promised to another process's mapping.
+  free=$(awk '/^HugePages_Free:/ { f = $2 } /^HugePages_Rsvd:/ { r = $2 } END { print f - r }' /proc/meminfo)
   [ "${free:-0}" -lt "$needed" ] || return 0
   if [ "$(id -u)" -ne 0 ] || ! [ -w /proc/sys/vm/nr_hugepages ]; then
     log "shared buffers in normal pages: $needed huge pages needed, $free free, and vm.nr_hugepages cannot be raised here"

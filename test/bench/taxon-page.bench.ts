@@ -26,6 +26,7 @@ import type { DatasetSpec } from "./taxon-page/dataset.ts";
 import { defaultLoadGenerator, LOAD_GENERATORS, runLoad, type LoadGeneratorName } from "./taxon-page/load-generator.ts";
 import { wrkAvailable, wrkVersion } from "./lib/wrk.ts";
 import { findLoadedDataset, loadDataset, vacuumAnalyze, type LoadedDataset } from "./taxon-page/load.ts";
+import { memoryLatencyNs } from "./lib/memory-latency.ts";
 import { measure, type Measured } from "./taxon-page/measure.ts";
 import { TAXON_PAGE_QUERY } from "./taxon-page/page.ts";
 import type { ServerProcess } from "./taxon-page/processes.ts";
@@ -148,15 +149,17 @@ async function run(context: BenchContext): Promise<BenchReport> {
     for (let rep = 1; rep <= repetitions; rep++) {
       for (const spec of rep % 2 === 1 ? specs : [...specs].reverse()) {
         const target = targets.get(spec.id)!;
+        // Before the re-warm: the probe sweeps 128 MiB through the caches the server is about to use.
+        const memoryLatency = memoryLatencyNs();
         if (warmupSeconds > 0) await runLoad(target, { ...load, durationSeconds: REWARM_SECONDS });
         const drain = await activity.waitUntilIdle(DRAIN_TIMEOUT_MS);
         drainWaits.push(drain.waitedMs);
         if (drain.waitedMs > 1000) progress.log(`waited ${(drain.waitedMs / 1000).toFixed(1)}s for leftover statements to finish${drain.idle ? "" : " (gave up)"}`);
-        const m = await measure(spec.id, processOf(spec), target, rep, load, activity);
+        const m: Measured = { ...(await measure(spec.id, processOf(spec), target, rep, load, activity)), memoryLatencyNs: memoryLatency };
         measured.push(m);
         progress.log(
           `rep ${rep} ${spec.id}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, failed ${m.errors + m.non2xx + m.invalidBodies}, ` +
-            `CPU ms/req server ${m.serverCpuMsPerRequest.toFixed(3)} postgres ${m.postgresCpuMsPerRequest.toFixed(3)}, machine busy ${(100 * m.machineBusy).toFixed(0)}%, memory ${m.memoryLatencyNs.toFixed(0)} ns/read before`,
+            `CPU ms/req server ${m.serverCpuMsPerRequest.toFixed(3)} postgres ${m.postgresCpuMsPerRequest.toFixed(3)}, machine busy ${(100 * m.machineBusy).toFixed(0)}%, memory ${memoryLatency.toFixed(0)} ns/read before`,
         );
         if (m.firstInvalidBody) progress.log(`  first invalid body: ${m.firstInvalidBody}`);
       }

@@ -1,4 +1,3 @@
-import { memoryLatencyNs } from "../lib/memory-latency.ts";
 import { DatabaseActivity } from "./database-activity.ts";
 import { runLoad, type LoadGeneratorName, type LoadResult, type LoadTarget } from "./load-generator.ts";
 import { machineCpu, processCpuSplitMs, type ServerProcess } from "./processes.ts";
@@ -16,8 +15,8 @@ export interface Measured extends LoadResult {
   loadGeneratorCpuMsPerRequest: number;
   /** Share of the machine's cores busy during the run, every process included. */
   machineBusy: number;
-  /** The machine's state just before the run (lib/memory-latency.ts): ns per random read. */
-  memoryLatencyNs: number;
+  /** The machine's state before the run's re-warm (lib/memory-latency.ts): ns per random read; set by the benchmark's loop. */
+  memoryLatencyNs?: number;
 }
 
 export interface LoadSettings {
@@ -36,7 +35,6 @@ export async function measure(
   settings: LoadSettings,
   database: DatabaseActivity,
 ): Promise<Measured> {
-  const memoryLatency = memoryLatencyNs();
   const server0 = processCpuSplitMs(server.pid);
   const pg0 = await database.cpuByBackend();
   const machine0 = machineCpu();
@@ -56,6 +54,5 @@ export async function measure(
     postgresCpuMsPerRequest: perRequest(DatabaseActivity.between(pg0, pg1)),
     loadGeneratorCpuMsPerRequest: perRequest((self.user + self.system) / 1000 + (result.generatorCpuMs ?? 0)),
     machineBusy: (machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total),
-    memoryLatencyNs: memoryLatency,
   };
 }

@@ -115,7 +115,7 @@ export function runsTable(measured: readonly Measured[]): ResultTable {
       round(m.postgresCpuMsPerRequest, 3),
       round(m.loadGeneratorCpuMsPerRequest, 3),
       round(100 * m.machineBusy, 0),
-      round(m.memoryLatencyNs, 0),
+      m.memoryLatencyNs === undefined ? "–" : round(m.memoryLatencyNs, 0),
     ]),
     notes: [
       "failed = connection errors and timeouts + non-2xx + 200 responses that were not a page (GraphQL errors).",
