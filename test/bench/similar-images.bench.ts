@@ -66,7 +66,7 @@ function readOptions({ args, quick }: BenchContext): Options {
     filteredMeasured: args.count("filtered-measured", quick ? 30 : rows > 200_000 ? 100 : 200),
     filteredRepeats: args.count("filtered-repeats", 1),
     filteredEfSearch: args.counts("filtered-ef", [40, 100]),
-    filterShares: [0.01, 0.001],
+    filterShares: args.decimals("filter-percent", [1, 0.1]).map((percent) => percent / 100),
     reuse: args.flag("reuse"),
     rebuildIndexes: args.flag("rebuild-indexes"),
     // A serial build of the 1 M index takes most of an hour on 2 cores: opt in above 200 K rows.
@@ -96,6 +96,7 @@ const benchmark: Benchmark = {
     "--filtered-queries N  queries per subtree filter and query origin with ground truth (default 200)",
     "--filtered-measured N of which measured (default 200; 100 above 200k rows)   --filtered-repeats N (default 1)",
     "--filtered-ef 40,100  ef_search values for filtered HNSW searches",
+    "--filter-percent 1,0.1  subtree filters, by the share of all rows they hold (the nearest taxon's subtree)",
     "--maintenance-work-mem SIZE  for the index builds (default 4GB; 8GB above 500k rows)",
     "--threads N         threads of the exact ground truth in JavaScript (default: cores)",
     "--seed N            data seed (default 42)   --k N  neighbours (default 10)",

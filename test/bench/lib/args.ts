@@ -44,10 +44,19 @@ export class BenchArgs {
   }
 
   counts(name: string, fallback: readonly number[]): number[] {
+    return this.list(name, fallback, parseCount, "counts");
+  }
+
+  /** A comma-separated list of positive decimals, e.g. 30,5,1,0.1. */
+  decimals(name: string, fallback: readonly number[]): number[] {
+    return this.list(name, fallback, (text) => (/^\d+(\.\d+)?$/.test(text) && Number(text) > 0 ? Number(text) : undefined), "positive numbers");
+  }
+
+  private list(name: string, fallback: readonly number[], parse: (text: string) => number | undefined, what: string): number[] {
     const text = this.string(name, fallback.join(","));
     return text.split(",").map((part) => {
-      const value = parseCount(part.trim());
-      if (value === undefined) throw new BenchUsageError(`--${name} must be a comma-separated list of counts; got '${text}'`);
+      const value = parse(part.trim());
+      if (value === undefined) throw new BenchUsageError(`--${name} must be a comma-separated list of ${what}; got '${text}'`);
       return value;
     });
   }

@@ -17,6 +17,14 @@ describe("BenchArgs", () => {
     expect(() => new BenchArgs(["--rows", "lots"]).count("rows", 1)).toThrow(BenchUsageError);
     expect(() => new BenchArgs(["--reuse=maybe"]).flag("reuse")).toThrow(BenchUsageError);
     expect(() => new BenchArgs(["--database"]).string("database", "x")).toThrow(BenchUsageError);
+    expect(() => new BenchArgs(["--ef", "40,many"]).counts("ef", [1])).toThrow(BenchUsageError);
+    expect(() => new BenchArgs(["--filter-percent", "1,0"]).decimals("filter-percent", [1])).toThrow(BenchUsageError);
+    expect(() => new BenchArgs(["--filter-percent", "1,-2"]).decimals("filter-percent", [1])).toThrow(BenchUsageError);
+  });
+
+  it("reads lists of decimals", () => {
+    expect(new BenchArgs(["--filter-percent", "30, 5,0.1"]).decimals("filter-percent", [1])).toEqual([30, 5, 0.1]);
+    expect(new BenchArgs([]).decimals("filter-percent", [1, 0.1])).toEqual([1, 0.1]);
   });
 });
 

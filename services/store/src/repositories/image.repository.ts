@@ -152,6 +152,9 @@ export class ImageRepository {
         }
       }
       for (const statement of hnswSearchSettings(Math.max(query.efSearch, query.k))) await client.query(statement);
+      // The planner cannot see a subtree's size (its bounds are parameters) and, left alone, ranks
+      // every image of it, however many: ordering by the index instead needs no sort.
+      if (query.withinTaxonId !== undefined) await client.query("SET LOCAL enable_sort = off");
       const filter = query.withinTaxonId === undefined ? "" : `AND ${inImageSubtree("$4")}`;
       const params: unknown[] = [query.imageId, query.modelVersionId, query.k];
       if (query.withinTaxonId !== undefined) params.push(query.withinTaxonId);
