@@ -1,6 +1,6 @@
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeImage, makeTaxon, type MadeTaxon } from "../../../test/factories/taxa.factory.ts";
+import { wrapClientQuery } from "../../../test/support/sql-counter.ts";
 import { openTestDatabase, type TestDatabase } from "../../../test/support/test-database.ts";
 import { ImageRepository } from "../src/index.ts";
 
@@ -44,17 +44,15 @@ describe(`similar images under a subtree filter (${process.env.TEST_DATABASE_URL
 
   /** findSimilar's results, and the plan of its nearest-neighbour statement. */
   async function searchWithPlan(exactCandidateLimit: number): Promise<{ hits: string[]; plan: string }> {
-    const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => Promise<unknown> };
-    const original = proto.query;
     let plan = "";
-    proto.query = async function (this: unknown, ...args: unknown[]) {
+    const restore = wrapClientQuery(async (original, client, args) => {
       const [text, values] = args as [unknown, unknown[] | undefined];
-      if (typeof text === "string" && text.includes("<=>") && !text.startsWith("EXPLAIN")) {
-        const explained = (await original.call(this, `EXPLAIN ${text}`, values)) as { rows: Array<{ "QUERY PLAN": string }> };
+      if (typeof text === "string" && text.includes("<=>")) {
+        const explained = (await original.call(client, `EXPLAIN ${text}`, values)) as { rows: Array<{ "QUERY PLAN": string }> };
         plan += explained.rows.map((row) => row["QUERY PLAN"]).join("\n");
       }
-      return original.apply(this, args);
-    };
+      return original.apply(client, args);
+    });
     try {
       const hits = await new ImageRepository(db.store.pool).findSimilar({
         imageId: queryImage,
@@ -66,7 +64,7 @@ describe(`similar images under a subtree filter (${process.env.TEST_DATABASE_URL
       });
       return { hits: hits.map((hit) => hit.imageId), plan };
     } finally {
-      proto.query = original;
+      restore();
     }
   }
 

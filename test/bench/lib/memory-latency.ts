@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
  * A probe of the machine's state: nanoseconds per dependent read at random over 128 MiB (a pointer
  * chase through one random cycle, so every read waits for the one before). It misses the caches and
  * the TLB as PostgreSQL's buffer look-ups and a busy V8 heap do. On the benchmark VM its result
- * moves from run to run (≈ 220 to 290 ns on 2026-11-29) while pure arithmetic does not, and the
+ * moves from run to run (≈ 200 to 300 ns on 2026-11-29) while pure arithmetic does not, and the
  * servers' CPU per request tends to move with it: a rough sign of the machine's state, not a
  * correction factor (test/bench/taxon-page/README.md). Runs in a child process so this process's
  * heap stays as it was; ≈ 4 s.
